@@ -1,0 +1,42 @@
+"""Shared pytest fixtures: where the real and hard video fixtures live, and GPU skipping."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# ../shared next to the checkout; VIDSSL_SHARED overrides (e.g. in Docker).
+SHARED = Path(os.environ.get("VIDSSL_SHARED", REPO.parent / "shared"))
+REAL = SHARED / "data" / "real"
+HARD = SHARED / "data" / "hard"
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    """``../shared/data/real`` (skips the test when absent)."""
+    if not REAL.is_dir():
+        pytest.skip(f"real video fixtures not found at {REAL} (set VIDSSL_SHARED to the shared folder)")
+    return REAL
+
+
+@pytest.fixture(scope="session")
+def hard_dir() -> Path:
+    """``../shared/data/hard`` (skips the test when absent)."""
+    if not HARD.is_dir():
+        pytest.skip(f"hard container fixtures not found at {HARD} (set VIDSSL_SHARED to the shared folder)")
+    return HARD
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``@pytest.mark.gpu`` tests cleanly when no CUDA device is present."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (none present)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,1 @@
+"""Video data: readers (``decode``), planners, datasets, transforms and audio features."""

@@ -1,0 +1,1 @@
+"""Frame-accurate video readers over PyAV, decord, torchcodec and OpenCV."""
