@@ -1,0 +1,1 @@
+"""Datasets over manifests, official split lists, WebDataset shards and DAVIS-layout folders."""

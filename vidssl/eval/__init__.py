@@ -1,0 +1,1 @@
+"""Evaluation: classification and retrieval, label propagation with DAVIS J&F, tracking head."""
