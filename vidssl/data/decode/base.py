@@ -23,6 +23,7 @@ __all__ = [
     "BackendName",
     "BackendUnavailableError",
     "CorruptVideoError",
+    "MissingAudio",
     "NoAudioError",
     "NoVideoStreamError",
     "VideoReadError",
