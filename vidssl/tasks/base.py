@@ -21,7 +21,7 @@ from torch import nn
 
 from vidssl.types import ClipPlan, FrameBatch, VideoMeta
 
-__all__ = ["DecodedSample", "Task", "TaskOutput"]
+__all__ = ["ControlSpec", "DecodedSample", "PretextBenchmarkSpec", "Task", "TaskOutput"]
 
 
 @dataclass
@@ -93,6 +93,42 @@ class Task(Protocol):
     def forward(self, batch: Mapping[str, Any]) -> TaskOutput:
         """Compute the loss and diagnostics for a collated batch already on the training device."""
         ...
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """How to make a pretext task unsolvable, for the shortcut probe (PAPERS.md §7: a control must sit at chance).
+
+    Attributes:
+        synth_flags: flags for ``vidssl-data synth`` that build a control corpus (e.g. ``("--static",)``);
+            empty when the control is made by the task itself.
+        overrides: recipe overrides that switch the task to its control (e.g. ``("task.control=foreign",)``).
+        description: one line for reports ("static videos: no temporal signal").
+    """
+
+    synth_flags: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PretextBenchmarkSpec:
+    """What ``benchmarks/pretext.py`` and the quality benchmark need to know about a pretext task.
+
+    Each pretext task module exposes one as ``BENCHMARK``.
+
+    Attributes:
+        metric: diagnostics key of the held-out pretext metric (e.g. ``"balanced_acc"``).
+        chance: the metric's chance level as a number, or the diagnostics key that measures it on the same data
+            (e.g. colorization's majority-colour baseline).
+        control: how to build the unsolvable control.
+        recipe: the tiny recipe, relative to the repository root.
+    """
+
+    metric: str
+    chance: float | str
+    control: ControlSpec
+    recipe: str
 
 
 def as_module(task: Task) -> nn.Module:
