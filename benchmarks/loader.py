@@ -1,29 +1,37 @@
 """Loader benchmark: clips/s of standard workloads through a DataLoader, beside references from the same run.
 
-    python benchmarks/loader.py [--quick] [--corpus DIR] [--out results.json]
+    python benchmarks/loader.py [--quick] [--corpus DIR] [--raw-size 640x360] [--ptv-python PY] [--out results.json]
 
-Corpus: ``--corpus DIR`` (every video under it), else the built-in synthetic corpus (``data_tools.synth``, 320x240,
-keyframe every 250 frames: a "raw" corpus), plus a transcoded copy (short side 128, keyframe every 16, made here
-with PyAV because ``vidssl-data transcode`` may not exist yet).
-
-Workloads (planners from :mod:`vidssl.data.planners`, datasets from :mod:`vidssl.data.datasets`):
-``clip16`` a random 16-frame clip at stride 2 resized to 112x112; ``frames3`` 3 single frames per video;
-``uniform8`` 8 uniform frames (TSN segments); ``shuffle_learn`` one Shuffle and Learn tuple; ``colorization`` 3
-references + 1 target. Each runs for every backend and 0/1/2 DataLoader workers.
-
-References measured in the same run:
+Corpus: ``--corpus DIR`` (every video under it) or the pattern corpus of ``benchmarks/decode.py`` (``raw``: 640x360,
+250 frames at 25 fps, keyframe every 250; see there why that size), plus ``transcoded`` copies (short side 128,
+keyframe every 16). Workloads: ``clip16`` a random 16-frame clip at stride 2 resized to 112x112 (torchvision's
+antialiased uint8 resize, as ``vidssl.data.transforms`` does); ``frames3`` 3 single frames; ``uniform8`` 8 uniform
+frames (TSN segments); ``shuffle_learn`` one Shuffle and Learn tuple (paper settings); ``colorization`` 3 references
++ 1 target. Each runs through ``VideoClipDataset`` for every backend and 0/1/2 DataLoader workers, with the on-disk
+index cache (``VIDSSL_INDEX_CACHE``) filled once, as recommended; the row ``pyav-nocache`` shows the cost of measuring
+each file in each process instead. References, measured in the same run and interleaved with our rows:
 
 * ``ffmpeg``: the FFmpeg command line decoding the same files sequentially, one thread (frames/s);
 * ``naive``: the peer approach (mmaction2 ``DecordInit``/``DecordDecode``): a new ``decord.VideoReader`` and one
-  ``get_batch`` per sample, same planner, same resize, same DataLoader;
-* ``pytorchvideo``: not measured here (it needs its own environment); ``vs_pytorchvideo`` is ``null``.
+  ``get_batch`` per sample, same planner, same resize, same DataLoader and worker count;
+* ``ptv-pyav``, ``ptv-decord``: pytorchvideo 0.1.5 ``LabeledVideoDataset`` (``RandomClipSampler`` over 32 frames,
+  its decoders with their default settings, then 16 frames subsampled and resized in float as its transforms do), for
+  clip16 only (raw and transcoded corpora), run in a subprocess with ``--ptv-python`` (an interpreter that has
+  pytorchvideo) or here when pytorchvideo imports; ``null`` when neither.
 
-Ratios (JSON ``"ratios"``): ``vs_naive`` (clip16, 0 workers, raw corpus, default backend), ``codec_efficiency``
-(clip16 clips/s x frames the codec must decode per clip / FFmpeg sequential frames/s), ``transcoded_vs_raw_naive``
-(clip16 on the transcoded corpus / naive on the raw corpus), ``multiclip_vs_perclip`` (4 clips of 8 frames from one
-video decoded in one sorted pass / each clip opened and decoded separately). Wall-clock throughput (workers are
-processes); each figure is the best of ``--repeats`` passes, the naive reference (0 workers) measured alternately
-with each 0-worker row so that both see the same machine load, and kept as its best over the whole run.
+Rates are samples per second of ``--clock`` time for a pass over ``--samples`` samples, DataLoader start-up included,
+best of ``--repeats`` passes. ``cpu`` (default) charges the CPU time of this process and of its DataLoader workers
+(reaped at the end of each pass), i.e. samples per CPU-second: on a shared machine elapsed time mostly measures the
+other users; with workers it measures cost, not the parallel speed-up (``--clock wall`` on an idle machine for that).
+
+``"ratios"`` are for the backend ``auto`` picks (listed first; ``--backends`` to choose): ``vs_naive`` (clip16, raw,
+0 workers / naive, 0 workers); ``vs_pytorchvideo`` (that row / the faster pytorchvideo decoder at 0 workers;
+``_transcoded`` the same on the transcoded corpus; ``_by_workers`` every corpus and worker count);
+``codec_efficiency`` (that row's clips/s x frames the codec must decode per clip, counted from the keyframe before
+each run of frames / FFmpeg sequential frames/s); ``transcoded_vs_raw_naive`` (clip16 on the transcoded corpus / naive
+on the raw corpus, 0 workers); ``multiclip_vs_perclip`` (the lowest, over the multi-frame workloads and 4 clips x 8
+frames, of: the plan's frames decoded in one sorted pass / each clip or frame decoded with its own reader; in-process
+time).
 """
 
 from __future__ import annotations
@@ -31,11 +39,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -49,122 +55,57 @@ from torch.utils.data import DataLoader, Dataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from decode import available, write_pattern_video
+import decode as decode_bench
+from decode import available, ffmpeg_fps, make_corpus, parse_size, ref_sequential_fps, transcode
 
-from vidssl.data import open_video, probe_video
+from vidssl.data import open_video
 from vidssl.data.collate import collate_examples
 from vidssl.data.datasets.clip_dataset import VideoClipDataset, default_example
-from vidssl.data.decode import clear_probe_cache
+from vidssl.data.decode import clear_probe_cache, set_index_cache_dir
+from vidssl.data.decode.api import resolve_backend
 from vidssl.data.decode.probe import probe
 from vidssl.data.decode.source import VideoSource
-from vidssl.data.planners import (
-    ColorizationFrames,
-    MultiClip,
-    RandomClip,
-    ShuffleAndLearn,
-    TSNSegments,
-)
+from vidssl.data.planners import ColorizationFrames, MultiClip, RandomClip, ShuffleAndLearn, TSNSegments
 from vidssl.data.seeding import sample_rng
 from vidssl.types import VideoMeta
 
-SIZE = 112
+SIZE, BATCH = 112, 4
 VIDEO_EXT = (".mp4", ".mkv", ".webm", ".avi", ".mov")
+MULTI = ("frames3", "uniform8", "shuffle_learn", "colorization", "clips4x8")
 
 
 def workloads() -> dict[str, Callable]:
+    """The standard workloads (plus ``clips4x8``, used for the multi-clip ratio only)."""
     return {
         "clip16": RandomClip(16, stride=2),
         "frames3": MultiClip(3, 1),
         "uniform8": TSNSegments(8),
-        "shuffle_learn": ShuffleAndLearn(reference_fps=None, tau_max=30, tau_min=6, motion_quantile=0.0),
+        "shuffle_learn": ShuffleAndLearn(),
         "colorization": ColorizationFrames(),
+        "clips4x8": MultiClip(4, 8, stride=2, min_gap=0, max_gap=24),
     }
+
+
+def resize(frames: torch.Tensor) -> torch.Tensor:
+    """``uint8 [..., 3, H, W]`` -> ``[..., 3, SIZE, SIZE]`` (torchvision v2, antialiased, on uint8 as we do)."""
+    import torchvision.transforms.v2.functional as TF
+
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    return TF.resize(flat, [SIZE, SIZE], antialias=True).reshape(*frames.shape[:-2], SIZE, SIZE)
 
 
 def resize_example(sample: Any, rng: np.random.Generator) -> dict[str, Any]:
     """Default example with frames resized to ``SIZE x SIZE`` (as a clip pipeline's first transform would)."""
     out = default_example(sample, rng)
-    frames = out["frames"]
-    flat = frames.reshape(-1, *frames.shape[-3:]).float()
-    small = F.interpolate(flat, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
-    out["frames"] = small.round().clamp(0, 255).to(torch.uint8).reshape(*frames.shape[:-2], SIZE, SIZE)
+    out["frames"] = resize(out["frames"])
     return out
 
 
-# -- corpora --------------------------------------------------------------------------------------------------------
-
-
-def synth_corpus(root: Path, n_videos: int, n_frames: int) -> list[Path]:
-    """Raw corpus from ``data_tools.synth`` (320x240, GOP 250); pattern videos when it is not available."""
-    try:
-        from data_tools.synth import SynthConfig, generate_corpus
-
-        config = SynthConfig(width=320, height=240, num_frames=n_frames, fps=25.0, gop=250)
-        generate_corpus(root, n_videos, seed=0, config=config, davis_frames="none", workers=1, progress=False)
-        files = sorted(p for p in root.rglob("*.mp4"))
-        if files:
-            return files
-    except ImportError:
-        pass
-    root.mkdir(parents=True, exist_ok=True)
-    return [write_pattern_video(root / f"raw_{i}.mp4", n_frames, 320, 240, 250, seed=i) for i in range(n_videos)]
-
-
-def transcode(src: Path, dst: Path, short_side: int = 128, gop: int = 16) -> Path:
-    """H.264 copy with the short side scaled to ``short_side`` and a keyframe every ``gop`` frames (video only)."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        w, h = vin.codec_context.width, vin.codec_context.height
-        scale = short_side / min(w, h)
-        ow, oh = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
-        vout = out.add_stream("libx264", rate=vin.average_rate or 25)
-        vout.width, vout.height, vout.pix_fmt = ow, oh, "yuv420p"
-        vout.options = {"crf": "20", "preset": "veryfast",
-                        "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=2"}
-        rate = Fraction(vin.average_rate or 25)
-        for i, frame in enumerate(inp.decode(vin)):
-            frame = frame.reformat(width=ow, height=oh, format="yuv420p")
-            frame.pts, frame.time_base = i, 1 / rate  # constant frame rate, as a transcode to training copies does
-            for packet in vout.encode(frame):
-                out.mux(packet)
-        for packet in vout.encode(None):
-            out.mux(packet)
-    return dst
-
-
-# -- references -----------------------------------------------------------------------------------------------------
-
-
-def ffmpeg_fps(files: list[Path]) -> tuple[float, str]:
-    """Sequential decode frames/s of the FFmpeg command line (one thread), or PyAV when there is no ``ffmpeg``."""
-    frames = sum(probe_video(f).num_frames for f in files)
-    exe = shutil.which("ffmpeg")
-    t0 = time.perf_counter()
-    if exe:  # one process for all files, so start-up is paid once
-        cmd = [exe, "-v", "error", "-nostdin"]
-        for f in files:
-            cmd += ["-threads", "1", "-i", str(f)]
-        for i in range(len(files)):
-            cmd += ["-map", f"{i}:v:0", "-threads", "1", "-f", "null", "-"]
-        subprocess.run(cmd, check=True)
-        return frames / (time.perf_counter() - t0), "ffmpeg -threads 1 (all files in one process) -f null"
-    import av
-
-    for f in files:
-        with av.open(str(f)) as c:
-            c.streams.video[0].codec_context.thread_count = 1
-            for _ in c.decode(video=0):
-                pass
-    return frames / (time.perf_counter() - t0), "PyAV decode (no ffmpeg binary)"
-
-
 class NaiveDecord(Dataset):
-    """mmaction2-style sample: open a decord reader, plan from its length, ``get_batch`` the indices, resize."""
+    """mmaction2-style sample: open a decord reader, plan from its length, ``get_batch`` the indices (and resize)."""
 
-    def __init__(self, files: list[Path], plan: Callable, n: int, seed: int = 0) -> None:
-        self.files, self.plan, self.n, self.seed = files, plan, n, seed
+    def __init__(self, files: list[Path], plan: Callable, n: int, resize_frames: bool) -> None:
+        self.files, self.plan, self.n, self.resize_frames = files, plan, n, resize_frames
 
     def __len__(self) -> int:
         return self.n
@@ -172,165 +113,305 @@ class NaiveDecord(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         import decord
 
-        rng = sample_rng(self.seed, 0, i, 0)
+        rng = sample_rng(0, 0, i, 0)
         path = self.files[i % len(self.files)]
         vr = decord.VideoReader(str(path), num_threads=1)
         meta = VideoMeta(path.stem, str(path), num_frames=len(vr), fps=float(vr.get_avg_fps()) or 25.0)
         plan = self.plan(meta, rng)
-        frames = torch.from_numpy(vr.get_batch(plan.indices.reshape(-1).tolist()).asnumpy()).permute(0, 3, 1, 2)
-        small = F.interpolate(frames.float(), size=(SIZE, SIZE), mode="bilinear", align_corners=False)
-        return {"frames": small.round().clamp(0, 255).to(torch.uint8)}
+        data = vr.get_batch(plan.indices.reshape(-1).tolist()).asnumpy()
+        frames = torch.from_numpy(data).permute(0, 3, 1, 2).reshape(*plan.indices.shape, 3, *data.shape[1:3])
+        return {"frames": resize(frames) if self.resize_frames else frames}
+
+
+# -- pytorchvideo (run with an interpreter that has it) -----------------------------------------------------------
+
+
+def _ptv_transform(sample: dict[str, Any]) -> dict[str, Any]:
+    """The usual pytorchvideo clip pipeline: ``UniformTemporalSubsample(16)`` then a bilinear resize, in float."""
+    video = sample["video"]  # float32 [C, T, H, W]
+    idx = torch.linspace(0, video.shape[1] - 1, 16).round().long()
+    frames = video[:, idx].permute(1, 0, 2, 3)
+    return {"frames": F.interpolate(frames, size=(SIZE, SIZE), mode="bilinear", align_corners=False)}
+
+
+def _stack_frames(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"frames": torch.stack([it["frames"] for it in items])}
+
+
+def ptv_child(spec: dict[str, Any]) -> dict[str, float]:
+    """One pass per decoder and worker count of pytorchvideo's ``LabeledVideoDataset`` (in the PTV interpreter)."""
+    from pytorchvideo.data import LabeledVideoDataset, make_clip_sampler
+
+    torch.set_num_threads(1)
+    decode_bench.CLOCK = spec["clock"]
+    files, n = spec["files"], spec["samples"]
+    paths = [(files[i % len(files)], {"label": 0}) for i in range(n)]
+    rates = {}
+    for decoder in ("pyav", "decord"):
+        for workers in spec["workers"]:
+            ds = LabeledVideoDataset(paths, make_clip_sampler("random", Fraction(32) / Fraction(spec["fps"])),
+                                     torch.utils.data.SequentialSampler, _ptv_transform, decode_audio=False,
+                                     decoder=decoder)
+            rates[f"ptv-{decoder}/{workers}"] = loader_rate(ds, workers, _stack_frames)
+    return rates
+
+
+def ptv_rates(python: str | None, files: list[Path], samples: int, workers: list[int], fps: float) -> dict | None:
+    """Run :func:`ptv_child` in ``python`` (or here when pytorchvideo imports); ``None`` when it cannot run."""
+    spec = {"files": [str(f) for f in files], "samples": samples, "workers": workers, "fps": fps,
+            "clock": decode_bench.CLOCK}
+    if python is None:
+        try:
+            import pytorchvideo.data  # noqa: F401
+        except Exception:  # absent, or its imports fail with this torchvision
+            return None
+        return ptv_child(spec)
+    out = subprocess.run([python, __file__, "--ptv-child", json.dumps(spec)], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"pytorchvideo reference failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # -- measurement ----------------------------------------------------------------------------------------------------
 
 
-def loader_rate(dataset: Dataset, workers: int, batch_size: int, repeats: int) -> float:
-    """Samples/s over one pass of ``dataset`` (best of ``repeats``; the first batch, worker start-up, excluded)."""
-    best = 0.0
-    for _ in range(repeats):
-        clear_probe_cache()
-        loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_examples,
-                            shuffle=False)
-        it = iter(loader)
-        first = next(it)
-        count, t0 = 0, time.perf_counter()
-        for batch in it:
-            count += len(batch["frames"])
-        elapsed = time.perf_counter() - t0
-        del first
-        if count:
-            best = max(best, count / elapsed)
-    return best
+def auto_first(backends: list[str]) -> list[str]:
+    """``backends`` with the one ``open_video(backend="auto")`` resolves to first (the ratios are for it)."""
+    auto = resolve_backend("auto")
+    return [auto] + [b for b in backends if b != auto]
+
+
+def loader_rate(dataset: Dataset, workers: int, collate: Callable = collate_examples) -> float:
+    """Samples/s of one pass over ``dataset`` (wall clock, worker start-up included; per-process caches cleared)."""
+    clear_probe_cache()
+    t0 = decode_bench.clock()
+    count = 0
+    for batch in DataLoader(dataset, batch_size=BATCH, num_workers=workers, collate_fn=collate):
+        count += len(batch["frames"])
+    return count / (decode_bench.clock() - t0)  # workers are joined (reaped) once the pass ends: CPU time included
 
 
 def metas_for(files: list[Path]) -> list[VideoMeta]:
     return [VideoMeta(f.stem, str(f), num_frames=0, fps=25.0) for f in files]
 
 
-def mean_decode_cost(files: list[Path], plan: Callable, n: int) -> float:
-    costs = []
+def plans_for(files: list[Path], planner: Callable, n: int) -> list[tuple[Path, Any]]:
+    out = []
     for i in range(n):
         path = files[i % len(files)]
-        p = probe(VideoSource.from_any(path))
-        meta = VideoMeta(path.stem, str(path), num_frames=p.info.num_frames, fps=p.info.fps)
-        costs.append(p.index.decode_cost(plan(meta, sample_rng(0, 0, i, 0)).unique_indices()))
-    return float(np.mean(costs))
+        info = probe(VideoSource.from_any(path)).info
+        meta = VideoMeta(path.stem, str(path), num_frames=info.num_frames, fps=info.fps)
+        out.append((path, planner(meta, sample_rng(0, 0, i, 0))))
+    return out
 
 
-def multiclip_ratio(files: list[Path], backend: str, n: int, repeats: int) -> dict[str, float]:
-    """4 clips x 8 frames (stride 2, close together) per sample: one sorted pass vs one reader per clip."""
-    planner = MultiClip(4, 8, stride=2, min_gap=0, max_gap=24)
-    plans = []
-    for i in range(n):
-        path = files[i % len(files)]
-        meta = VideoMeta(path.stem, str(path), num_frames=probe_video(path).num_frames, fps=25.0)
-        plans.append((path, planner(meta, sample_rng(0, 0, i, 0)).indices.reshape(4, -1)))
+def mean_decode_cost(plans: list[tuple[Path, Any]]) -> float:
+    return float(np.mean([probe(VideoSource.from_any(p)).index.decode_cost(plan.unique_indices())
+                          for p, plan in plans]))
+
+
+def multiclip(plans: list[tuple[Path, Any]], backend: str, repeats: int) -> dict[str, float]:
+    """One sorted pass over the plan's frames vs each clip (first axis of ``plan.indices``) with its own reader."""
 
     def union() -> None:
-        for path, idx in plans:
+        for path, plan in plans:
             with open_video(path, backend=backend, num_threads=1) as r:
-                r.get_frames(idx.reshape(-1))
+                r.get_frames(plan.indices.reshape(-1))
 
-    def per_clip() -> None:
-        for path, idx in plans:
-            for clip in idx:
+    def per_part() -> None:
+        for path, plan in plans:
+            for part in plan.indices.reshape(plan.indices.shape[0], -1):
                 with open_video(path, backend=backend, num_threads=1) as r:
-                    r.get_frames(clip)
+                    r.get_frames(part)
 
     def best(fn: Callable[[], None]) -> float:
         times = []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = decode_bench.clock()
             fn()
-            times.append(time.perf_counter() - t0)
-        return n / min(times)
+            times.append(decode_bench.clock() - t0)
+        return len(plans) / min(times)
 
-    u, p = best(union), best(per_clip)
+    u, p = best(union), best(per_part)
     return {"union_samples_per_s": u, "per_clip_samples_per_s": p, "ratio": u / p}
 
 
-def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
-    n_videos, n_frames, n_samples = (6, 150, 24) if args.quick else (16, 250, 64)
+def corpus_files(args: argparse.Namespace, root: Path) -> tuple[list[Path], list[Path]]:
+    """``(raw, transcoded)`` files: ``--corpus`` and copies of it, or a generated pattern corpus."""
+    if args.corpus and (Path(args.corpus) / "raw").is_dir() and (Path(args.corpus) / "transcoded").is_dir():
+        # a corpus written by ``decode.make_corpus`` (raw/ and transcoded/): reused as is, copies included
+        found = {d: sorted(p for p in (Path(args.corpus) / d).iterdir() if p.suffix.lower() in VIDEO_EXT)
+                 for d in ("raw", "transcoded")}
+        return found["raw"][: args.videos], found["transcoded"][: args.videos]
     if args.corpus:
         raw = sorted(p for p in Path(args.corpus).rglob("*") if p.suffix.lower() in VIDEO_EXT)
-    else:
-        raw = synth_corpus(root / "raw", n_videos, n_frames)
-    (root / "transcoded").mkdir(parents=True, exist_ok=True)
-    trans = [transcode(f, root / "transcoded" / f"{i}_{f.stem}.mp4") for i, f in enumerate(raw)]
-    backends = args.backends or available()
-    worker_counts = [0, 1, 2]
-    loads = workloads()
-    if args.quick:
-        loads = {k: loads[k] for k in ("clip16", "shuffle_learn", "colorization")}
-    results: dict[str, Any] = {"corpus": {"raw": [str(f) for f in raw], "transcoded_short_side": 128,
-                                          "transcoded_gop": 16}, "samples_per_pass": n_samples, "rows": []}
-    ref_raw, how = ffmpeg_fps(raw)
-    ref_trans, _ = ffmpeg_fps(trans)
-    results["references"] = {"ffmpeg_fps_raw": ref_raw, "ffmpeg_fps_transcoded": ref_trans, "ffmpeg": how,
-                             "pytorchvideo": None}
-    naive: dict[tuple[str, str], float] = {}
-    for corpus_name, files in (("raw", raw), ("transcoded", trans)):
-        for name, plan in loads.items():
-            if corpus_name == "transcoded" and name != "clip16":
-                continue
-            naive_ds = NaiveDecord(files, plan, n_samples)
-            for backend in backends:
-                for workers in worker_counts:
-                    ds = VideoClipDataset(metas_for(files), plan, resize_example if name == "clip16" else None,
-                                          clips_per_epoch=n_samples, seed=0, backend=backend, on_error="raise")
-                    # Naive and ours alternate, so both see the same machine load; the pass is the best of each.
-                    rate, ref = 0.0, 0.0
-                    for _ in range(args.repeats):
-                        rate = max(rate, loader_rate(ds, workers, 8, 1))
-                        if workers == 0 or (corpus_name, name) not in naive:
-                            ref = max(ref, loader_rate(naive_ds, 0, 8, 1))
-                    naive[(corpus_name, name)] = max(naive.get((corpus_name, name), 0.0), ref)
-                    row = {"corpus": corpus_name, "workload": name, "backend": backend, "workers": workers,
-                           "samples_per_s": rate, "naive_samples_per_s": naive[(corpus_name, name)],
-                           "vs_naive": rate / naive[(corpus_name, name)]}
-                    results["rows"].append(row)
-                    print(f"{corpus_name:<10} {name:<13} {backend:<10} w={workers}  {rate:7.1f}/s  "
-                          f"naive {naive[(corpus_name, name)]:7.1f}/s  x{row['vs_naive']:.2f}", flush=True)
-    main_backend = backends[0]
+        if not raw:
+            raise SystemExit(f"no videos under {args.corpus}")
+        (root / "transcoded").mkdir(parents=True)
+        return raw, [transcode(f, root / "transcoded" / f"{i}_{f.stem}.mp4") for i, f in enumerate(raw)]
+    corpus = make_corpus(root / "corpus", args.videos, args.raw_frames, args.raw_size, args.raw_gop)
+    return corpus["raw"], corpus["transcoded"]
 
-    def rate_of(corpus_name: str, workload: str, workers: int = 0) -> float:
-        return next(r["samples_per_s"] for r in results["rows"] if r["corpus"] == corpus_name
-                    and r["workload"] == workload and r["backend"] == main_backend and r["workers"] == workers)
 
-    cost = mean_decode_cost(raw, loads["clip16"], n_samples)
-    multi = multiclip_ratio(raw, main_backend, max(8, n_samples // 4), args.repeats)
-    results["multiclip"] = multi
-    results["ratios"] = {
-        "backend": main_backend,
-        "vs_naive": rate_of("raw", "clip16") / naive[("raw", "clip16")],
-        "vs_pytorchvideo": None,
-        "codec_efficiency": rate_of("raw", "clip16") * cost / ref_raw,
-        "transcoded_vs_raw_naive": rate_of("transcoded", "clip16") / naive[("raw", "clip16")],
-        "multiclip_vs_perclip": multi["ratio"],
+def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    raw, trans = corpus_files(args, root)
+    set_index_cache_dir(root / "index")  # inherited by forked workers: each file is measured once, here
+    for f in raw + trans:
+        probe(VideoSource.from_any(f))
+    backends, loads, n = args.backends or auto_first(available()), workloads(), args.samples
+    names = args.workloads or [k for k in loads if k != "clips4x8"]
+    seq = {kind: {"ffmpeg_cli": ffmpeg_fps(files, args.repeats)[0], "pyav": ref_sequential_fps(files, args.repeats)}
+           for kind, files in (("raw", raw), ("transcoded", trans))} if "loader" in args.parts else {}
+    ref_raw = max(seq["raw"].values()) if seq else None  # the faster of the two: the stricter reference
+    try:
+        import decord  # noqa: F401
+        has_decord = True
+    except Exception:
+        has_decord = False
+    best: dict[tuple[str, str, str, int], float] = {}
+
+    def record(key: tuple[str, str, str, int], rate: float) -> None:
+        best[key] = max(best.get(key, 0.0), rate)
+        print(f"  {'/'.join(map(str, key)):<40} {rate:8.2f}/s", flush=True)
+
+    for rep in range(args.repeats if "loader" in args.parts else 0):  # references and our rows alternate
+        print(f"pass {rep + 1}/{args.repeats}", flush=True)
+        for corpus, files in (("raw", raw), ("transcoded", trans)):
+            for name in names:
+                if corpus == "transcoded" and name != "clip16":
+                    continue
+                plan, make = loads[name], resize_example if name == "clip16" else None
+                for w in args.workers:
+                    if has_decord:
+                        naive = NaiveDecord(files, plan, n, resize_frames=make is not None)
+                        record((corpus, name, "naive", w), loader_rate(naive, w))
+                    for b in backends:
+                        ds = VideoClipDataset(metas_for(files), plan, make, clips_per_epoch=n, seed=0, backend=b,
+                                              on_error="raise")
+                        record((corpus, name, b, w), loader_rate(ds, w))
+                if corpus == "raw" and name == "clip16":
+                    set_index_cache_dir(None)
+                    ds = VideoClipDataset(metas_for(files), plan, make, clips_per_epoch=n, seed=0,
+                                          backend=backends[0], on_error="raise")
+                    record((corpus, name, f"{backends[0]}-nocache", 0), loader_rate(ds, 0))
+                    set_index_cache_dir(root / "index")
+                if name == "clip16":
+                    fps = probe(VideoSource.from_any(files[0])).info.fps
+                    for key, rate in (ptv_rates(args.ptv_python, files, n, args.workers, fps) or {}).items():
+                        src, w = key.split("/")
+                        record((corpus, name, src, int(w)), rate)
+    rows = []
+    for (corpus, name, src, w), rate in best.items():
+        naive = best.get((corpus, name, "naive", w))
+        rows.append({"corpus": corpus, "workload": name, "source": src, "workers": w, "samples_per_s": rate,
+                     "vs_naive": rate / naive if naive and src != "naive" else None})
+    first = backends[0]
+    ours0 = best.get(("raw", "clip16", first, 0))
+    naive0 = best.get(("raw", "clip16", "naive", 0))
+    by_workers: dict[str, dict[str, float | None]] = {"raw": {}, "transcoded": {}}
+    for corpus, table in by_workers.items():
+        for w in args.workers:
+            keys = [(corpus, "clip16", src, w) for src in ("ptv-pyav", "ptv-decord")]
+            ptv = [best[k] for k in keys if k in best]
+            ours = best.get((corpus, "clip16", first, w))
+            table[str(w)] = ours / max(ptv) if ptv and ours else None
+    cost = mean_decode_cost(plans_for(raw, loads["clip16"], n))
+    multi = {m: multiclip(plans_for(raw, loads[m], max(n, 8)), first, args.repeats)
+             for m in MULTI} if "multiclip" in args.parts else {}
+    ours_tc = best.get(("transcoded", "clip16", first, 0))
+    return {
+        "rows": rows,
+        "references": {"sequential_fps": seq, "codec_efficiency_reference_fps": ref_raw,
+                       "pytorchvideo": "measured" if any(by_workers["raw"].values()) else None},
+        "frames_decoded_per_clip16": cost,
+        "multiclip": multi,
+        "ratios": {
+            "backend": first,
+            "vs_naive": ours0 / naive0 if naive0 and ours0 else None,
+            "vs_pytorchvideo": by_workers["raw"].get(str(args.workers[0])),
+            "vs_pytorchvideo_transcoded": by_workers["transcoded"].get(str(args.workers[0])),
+            "vs_pytorchvideo_by_workers": by_workers,
+            "codec_efficiency": ours0 * cost / ref_raw if ours0 and ref_raw else None,
+            "transcoded_vs_raw_naive": ours_tc / naive0 if naive0 and ours_tc else None,
+            "multiclip_vs_perclip": min(v["ratio"] for v in multi.values()) if multi else None,
+        },
+        "corpus": {"raw": [str(f) for f in raw], "raw_size": None if args.corpus else list(args.raw_size),
+                   "raw_frames": None if args.corpus else args.raw_frames,
+                   "raw_gop": None if args.corpus else args.raw_gop,
+                   "transcoded_short_side": 128, "transcoded_gop": 16},
+        "samples_per_pass": n, "batch_size": BATCH, "workers": args.workers, "repeats": args.repeats,
     }
-    results["frames_decoded_per_clip16"] = cost
-    results["machine"] = {"cpus": os.cpu_count(), "load_avg": os.getloadavg(), "repeats": args.repeats}
-    return results
+
+
+def print_table(results: dict[str, Any], workers: list[int]) -> None:
+    print(f"\nsamples/s (x = / naive at the same worker count); {results['samples_per_pass']} samples per pass")
+    print(f"{'corpus':<11}{'workload':<14}{'source':<16}" + "".join(f"{'w=' + str(w):>16}" for w in workers))
+    table: dict[tuple[str, str, str], dict[int, dict]] = {}
+    for row in results["rows"]:
+        table.setdefault((row["corpus"], row["workload"], row["source"]), {})[row["workers"]] = row
+    for (corpus, name, src), by_w in table.items():
+        cells = []
+        for w in workers:
+            row = by_w.get(w)
+            if row is None:
+                cells.append(f"{'':>16}")
+                continue
+            ratio = f" x{row['vs_naive']:.2f}" if row["vs_naive"] else ""
+            cells.append(f"{row['samples_per_s']:>9.1f}{ratio:<7}")
+        print(f"{corpus:<11}{name:<14}{src:<16}" + "".join(cells))
+    refs, r = results["references"], results["ratios"]
+    for kind, fps in refs["sequential_fps"].items():
+        print(f"sequential decode, one thread, {kind}: FFmpeg CLI {fps['ffmpeg_cli']:.0f} fps, "
+              f"PyAV {fps['pyav']:.0f} fps")
+    print(f"frames the codec must decode per clip16 (raw): {results['frames_decoded_per_clip16']:.1f}")
+    for name, m in results["multiclip"].items():
+        print(f"multi-clip {name:<14} one pass {m['union_samples_per_s']:7.1f}/s  per clip "
+              f"{m['per_clip_samples_per_s']:7.1f}/s  x{m['ratio']:.2f}")
+    if not results["rows"]:
+        print("(loader rows not measured)")
+    print("ratios: " + "  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()
+                                 if not isinstance(v, dict)))
+    for corpus, table in r["vs_pytorchvideo_by_workers"].items():
+        print(f"vs_pytorchvideo ({corpus}) by workers: "
+              + "  ".join(f"w={w} {v:.2f}" if v else f"w={w} -" for w, v in table.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="6 videos of 150 frames, 3 workloads")
-    parser.add_argument("--corpus", type=Path, help="measure the videos under this folder (raw corpus)")
-    parser.add_argument("--backends", nargs="*")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="4 videos, 8 samples per pass, 2 passes")
+    parser.add_argument("--corpus", type=Path, help="measure the videos under this folder (raw corpus; with raw/ and "
+                        "transcoded/ subfolders, both are used as they are)")
+    parser.add_argument("--raw-size", type=parse_size, default=(640, 360), help="generated raw videos, WxH")
+    parser.add_argument("--raw-frames", type=int, default=250, help="frames per generated raw video (25 fps)")
+    parser.add_argument("--raw-gop", type=int, default=250, help="keyframe interval of the generated raw videos")
+    parser.add_argument("--videos", type=int, help="generated raw videos (default 8; quick 4)")
+    parser.add_argument("--samples", type=int, help="samples per pass (default 24; quick 8)")
+    parser.add_argument("--repeats", type=int, help="passes; each rate is the best (default 3; quick 2)")
+    parser.add_argument("--backends", nargs="*", help="default: every available backend, auto's choice first")
+    parser.add_argument("--workloads", nargs="*", choices=[k for k in workloads() if k != "clips4x8"])
+    parser.add_argument("--workers", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                        help="cpu: CPU seconds of this process and its workers (shared machines); wall: elapsed")
+    parser.add_argument("--parts", nargs="*", choices=["loader", "multiclip"], default=["loader", "multiclip"],
+                        help="what to measure (e.g. separate processes for each on a shared machine)")
+    parser.add_argument("--ptv-python", help="interpreter with pytorchvideo 0.1.5 for the pytorchvideo reference")
+    parser.add_argument("--ptv-child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=Path("loader_benchmark.json"))
     args = parser.parse_args(argv)
+    if args.ptv_child:  # inside the pytorchvideo interpreter: print the rates as one JSON line
+        print(json.dumps(ptv_child(json.loads(args.ptv_child))))
+        return 0
+    args.videos = args.videos or (4 if args.quick else 8)
+    args.samples = args.samples or (8 if args.quick else 24)
+    args.repeats = args.repeats or (2 if args.quick else 3)
     torch.set_num_threads(1)  # the resize must not fight the decoders for the cores
+    decode_bench.CLOCK = args.clock
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vidssl-loader-") as tmp:
         results = run(args, Path(tmp))
-    r = results["ratios"]
-    print(f"\nreferences: FFmpeg sequential {results['references']['ffmpeg_fps_raw']:.0f} fps (raw), "
-          f"{results['references']['ffmpeg_fps_transcoded']:.0f} fps (transcoded); pytorchvideo not measured")
-    print(f"ratios ({r['backend']}): vs_naive {r['vs_naive']:.2f}  codec_efficiency {r['codec_efficiency']:.2f}  "
-          f"transcoded_vs_raw_naive {r['transcoded_vs_raw_naive']:.2f}  "
-          f"multiclip_vs_perclip {r['multiclip_vs_perclip']:.2f}")
+    results["machine"] = {"cpus": os.cpu_count(), "load_avg_before": load_before, "load_avg_after": os.getloadavg()}
+    print_table(results, args.workers)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"wrote {args.out}")
     return 0

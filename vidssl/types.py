@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported lazily so data_tools workers (probe, transcode) start without it
+    import torch
 
 __all__ = [
     "AudioStreamInfo",
@@ -234,6 +236,8 @@ class FrameBatch:
     indices: torch.Tensor
 
     def __post_init__(self) -> None:
+        import torch  # a FrameBatch only exists once torch is loaded; the import is a dict lookup
+
         if self.data.dtype != torch.uint8 or self.data.ndim != 4:
             raise ValueError(f"FrameBatch.data must be uint8 [N,C,H,W], got {self.data.dtype} {tuple(self.data.shape)}")
         n = self.data.shape[0]

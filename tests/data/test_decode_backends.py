@@ -25,7 +25,8 @@ HARD = ["h1_xvid_bframes.avi", "h2_vp9.webm", "h3_h264_opengop.mp4", "h4_editlis
 REAL = ["action/ucf101__ApplyEyeMakeup__mmaction2_test.avi", "action/kinetics__arm_wrestling__mmaction2_demo.mp4",
         "action/kinetics__flipping_pancake__decord.mkv", "audio_video/realshort.mp4", "audio_video/nasa_13013.mp4",
         "robustness/fire2.mp4", "robustness/no_duration.webm", "robustness/carphone_distorted.mp4",
-        "robustness/carphone__odd_177x145__vp9.webm", "robustness/video_90.mov"]
+        "robustness/carphone__odd_177x145__vp9.webm", "robustness/video_0.mov", "robustness/video_90.mov",
+        "robustness/video_180.mov", "robustness/video_270.mov"]  # every video of data/real (vos is JPEG folders)
 
 
 @pytest.fixture(params=list(BACKENDS))

@@ -49,6 +49,28 @@ def test_loader_thread_order_and_errors():
     it.close()  # stopping early must not hang on the producer
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without a CUDA device")
+def test_gpu_paths_refuse_cleanly_without_cuda(tmp_path):
+    """Without CUDA, every GPU entry point raises BackendUnavailableError with a reason (never a crash or a hang)."""
+    from vidssl.data.decode import BackendUnavailableError
+    from vidssl.data.decode.api import available_backends, resolve_backend
+
+    path = write_video(tmp_path / "v.mp4", VideoSpec(n_frames=8, codec="libx264", gop=4))
+    with pytest.raises(BackendUnavailableError, match="cuda"):
+        resolve_backend("auto", "cuda")
+    with pytest.raises(BackendUnavailableError):
+        open_video(path, device="cuda")
+    for backend in ("torchcodec", "decord"):
+        if available_backends()[backend] != "ok":
+            continue  # not installed: its CPU absence is reported elsewhere
+        with pytest.raises(BackendUnavailableError, match=r"cuda|CUDA"):
+            open_video(path, backend=backend, device="cuda")
+    with pytest.raises(BackendUnavailableError):
+        GpuClipLoader(range(2), device="cuda")  # fails at construction, not inside the decode thread
+    with open_video(path) as reader:  # the CPU path is unaffected
+        assert reader.get_frames([3]).data.device.type == "cpu"
+
+
 @pytest.mark.gpu
 def test_torchcodec_cuda_matches_cpu(tmp_path, hard_dir):
     files = [write_video(tmp_path / "bf.mp4", VideoSpec(n_frames=48, codec="libx264", bframes=2, gop=12)),

@@ -174,6 +174,10 @@ def write_manifest(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             out.to_parquet(tmp, index=False)
         else:
             out.to_csv(tmp, index=False)
+        # mkstemp creates 0600; a manifest is a shared artefact, so give it the permissions open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -81,7 +81,7 @@ class DecordReader(VerifiedReader):
         return self._vr
 
     def _check_frame_list(self, vr: Any) -> str | None:
-        """Whether decord's frames are the index's frames (same count, times equal up to one constant shift)."""
+        """Why decord's frame list is not the index's (count, times up to one constant shift); ``None`` if it is."""
         n = len(self)
         if len(vr) != n:
             return f"decord lists {len(vr)} frames, a full decode gives {n} (another stream, or hidden frames)"
@@ -89,13 +89,6 @@ class DecordReader(VerifiedReader):
         shift = self.index.times - ts
         if np.ptp(shift) > 0.5 * self.index.min_gap():
             return "decord's frame timestamps are not the index's frame times"
-        height, width = vr[0].shape[:2] if n else (0, 0)
-        expect = (self.info.height, self.info.width)
-        if self.info.rotation % 180 == 90:
-            expect = expect[::-1]
-        if (height, width) != expect:
-            return f"decord decodes {width}x{height} frames, the selected stream is {expect[1]}x{expect[0]}"
-        vr.seek(0)
         return None
 
     def _decode_native(self, frames: np.ndarray) -> tuple[torch.Tensor, int] | None:
@@ -106,6 +99,15 @@ class DecordReader(VerifiedReader):
             data = vr.get_batch(frames.tolist()).asnumpy()
         except Exception as exc:  # DECORDError on damaged data
             self._use_fallback(f"decord failed: {str(exc).splitlines()[0][:200]}")
+            return None
+        # The frame size tells whether decord decoded the selected stream (it always takes its own "best" one).
+        # Checked on the frames just decoded: decoding a frame at open only to look at its size cost 4 ms per reader.
+        expect = (self.info.height, self.info.width)
+        if self.info.rotation % 180 == 90:
+            expect = expect[::-1]
+        if data.shape[1:3] != expect:
+            self._use_fallback(f"decord decodes {data.shape[2]}x{data.shape[1]} frames, the selected stream is "
+                               f"{expect[1]}x{expect[0]}")
             return None
         return torch.from_numpy(data).permute(0, 3, 1, 2), self.info.rotation
 

@@ -52,7 +52,7 @@ class PyAVReader(BaseReader):
 
     def _ensure_open(self) -> _ForwardDecoder:
         if self._decoder is None:
-            self._container = open_container(self._src)
+            self._container = open_container(self._src, fast=True)  # probed already: no stream probing needed
             vstream = select_video_stream(self._container, self._stream, self.name)
             ctx = vstream.codec_context
             if self._num_threads != 1:
@@ -69,7 +69,9 @@ class PyAVReader(BaseReader):
         dec = self._ensure_open()
         index = self.index
         h, w = self.info.height, self.info.width
-        out = np.empty((len(frames), 3, h, w), dtype=np.uint8)
+        # Channels-last, like every other backend: swscale writes packed RGB straight into it, and uint8 resizing
+        # (torchvision's antialiased bilinear) is ~2.5x faster on channels-last frames than on planar ones.
+        out = np.empty((len(frames), h, w, 3), dtype=np.uint8)
         dec.wanted, dec.last_wanted = set(frames.tolist()), int(frames[-1])
         for slot, f in enumerate(frames.tolist()):
             point = index.seek_point(f)
@@ -78,7 +80,7 @@ class PyAVReader(BaseReader):
                 dec.seek(point)
             frame = dec.advance_to(f)
             dec.to_rgb(frame, out[slot])
-        return torch.from_numpy(out), 0
+        return torch.from_numpy(out).permute(0, 3, 1, 2), 0
 
     def close(self) -> None:
         """Close the container (idempotent)."""
@@ -143,7 +145,7 @@ class _ForwardDecoder:
 
     def _reopen(self) -> None:
         self.container.close()
-        self.container = self.reader._container = open_container(self.reader._src)
+        self.container = self.reader._container = open_container(self.reader._src, fast=True)
         old_ctx = self.stream.codec_context
         self.stream = select_video_stream(self.container, self.reader._stream, self.reader.name)
         self.stream.codec_context.thread_type = old_ctx.thread_type
@@ -235,15 +237,15 @@ class _ForwardDecoder:
                 raise IndexMismatch(f"decoder went from before frame {target} to frame {idx}")
 
     def to_rgb(self, frame: Any, out: np.ndarray) -> None:
-        """Convert ``frame`` into ``out`` (``uint8 [3, H, W]`` RGB), scaling if its size differs from the stream's.
+        """Convert ``frame`` into ``out`` (``uint8 [H, W, 3]`` RGB), scaling if its size differs from the stream's.
 
-        swscale writes planar GBR, which is copied plane by plane straight into the channels-first output: the same
-        pixels as ``rgb24`` without an interleaved buffer to transpose afterwards.
+        The reformatter is kept across frames (swscale context reused) and its packed output is copied once, row
+        padding dropped, into the batch buffer (no intermediate array per frame, as ``to_ndarray`` would make).
         """
-        _, height, width = out.shape
+        height, width, _ = out.shape
         size = {} if (frame.width, frame.height) == (width, height) else {"width": width, "height": height}
-        gbr = self._reformatter.reformat(frame, format="gbrp", threads=1, **size)
-        for channel, plane in zip((1, 2, 0), gbr.planes):  # gbrp plane order: G, B, R
-            rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-            out[channel] = rows[:height, :width]
+        rgb = self._reformatter.reformat(frame, format="rgb24", threads=1, **size)
+        plane = rgb.planes[0]
+        rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        out[...] = rows[:height, : width * 3].reshape(height, width, 3)
 

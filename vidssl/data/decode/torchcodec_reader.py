@@ -10,6 +10,7 @@ rotation itself. References: torchcodec ``VideoDecoder`` (``custom_frame_mapping
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from typing import Any
@@ -95,6 +96,7 @@ class TorchCodecReader(VerifiedReader):
         self._decoder = None
 
 
+@functools.lru_cache(maxsize=64)  # FrameIndex hashes by identity: one JSON per cached probe, not one per reader
 def _frame_mappings(index: FrameIndex) -> str:
     """The index in torchcodec's ``custom_frame_mappings`` JSON (ffprobe ``-show_frames`` fields)."""
     pts = index.pts.tolist()
