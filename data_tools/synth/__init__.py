@@ -1,9 +1,10 @@
 """The built-in synthetic video corpus: ``vidssl-data synth OUT_DIR --videos N --seed S``.
 
-Textured shapes over a panning textured background, one main object whose motion defines one of ten action classes
-(time-reversed pairs), 0-2 distractors, isoluminant colours, audio tied to what is seen (pitch from colour, timbre
-from shape, loudness from speed, clicks at wall impacts), DAVIS-layout masks and per-frame boxes. Real H.264 + AAC
-MP4 files written with PyAV; deterministic from the seed whatever the number of worker processes.
+Textured shapes over a slowly panning textured background, one large main object (with an orientation marker) whose
+motion defines one of ten action classes (time-reversed pairs), 0-2 smaller distractors, isoluminant colours, audio
+tied to what is seen (pitch from colour, timbre from shape, loudness from speed, clicks at wall impacts),
+DAVIS-layout masks and per-frame boxes. Real H.264 + AAC MP4 files written with PyAV; deterministic from the seed
+whatever the number of worker processes. Design and measurements: docs/notes/synth.md.
 
 Python API::
 

@@ -150,7 +150,7 @@ def gt_record(video: RenderedVideo, config: SynthConfig, split: str, files: dict
         "coordinates": (
             "pixels, x right, y down; pixel (row i, column j) covers [j, j+1) x [i, i+1); boxes are x0, y0, x1, y1 "
             "of visible pixels with x1, y1 exclusive; centroids average visible pixel centres; null = fully hidden; "
-            "angles are radians clockwise on screen"
+            "angles are radians clockwise on screen, 0 = pointing right (the main object's marker dot points there)"
         ),
         "background": {
             "colour": HUES[scene.background_hue][0],

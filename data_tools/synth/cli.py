@@ -2,9 +2,10 @@
 
 Each video shows textured shapes over a slowly panning textured background. The main (largest) object's motion
 defines one of ten action classes in time-reversed pairs (move right/left, down/up, grow/shrink, rotate cw/ccw,
-orbit cw/ccw); 0-2 smaller distractors bounce around. Colours are isoluminant, so gray frames do not tell colours.
-Each object hums (pitch from colour, timbre from shape, loudness from speed) and every wall bounce clicks at its
-frame. The same --seed gives the same corpus (labels, masks, frames, files) whatever --workers.
+orbit cw/ccw); a dark dot marks its heading so spins show. 0-2 smaller distractors bounce around. Colours are
+isoluminant, so gray frames do not tell colours. Each object hums (pitch from colour, timbre from shape, loudness
+from speed) and every wall bounce clicks at its frame. The same --seed gives the same corpus (labels, masks, frames,
+files) whatever --workers.
 
 Examples:
   vidssl-data synth corpus                        # 1,000 videos, 64x64, 48 frames at 16 fps (a couple of minutes)

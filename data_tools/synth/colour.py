@@ -22,6 +22,7 @@ __all__ = [
     "L_GRID",
     "L_MAX",
     "L_MIN",
+    "MARKER_L",
     "NEUTRAL",
     "OUTLINE_L",
     "colour_lut",
@@ -46,6 +47,7 @@ NEUTRAL = len(HUES)  # extra LUT row: gray (chroma 0), used for object outlines
 CHROMA = 26.0  # the largest chroma at which every hue is inside sRGB for L* in [L_MIN, L_MAX]
 L_MIN, L_MAX = 42.0, 80.0  # lightness range of textured surfaces
 OUTLINE_L = 28.0  # dark neutral outline: objects stand out in gray frames without revealing their hue
+MARKER_L = 20.0  # the main object's orientation dot: darkest neutral
 L_STEP = 0.25
 L_GRID = np.arange(20.0, 90.0 + L_STEP / 2, L_STEP)  # LUT lightness levels
 

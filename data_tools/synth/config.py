@@ -27,19 +27,19 @@ __all__ = [
 
 GENERATOR = "vidssl-synth"
 # Bump whenever rendering, audio, labels or splits change for the same seed (corpus-identity checks compare it).
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"  # 2.0: larger main object with a marker, larger class motions, bounded arcs
 
 # Ten motion classes of the main object, in time-reversed pairs: class k played backwards is class k ^ 1.
 CLASSES: tuple[str, ...] = (
-    "move_right",  # slow rightward drift, fast vertical bounces between top and bottom walls
+    "move_right",  # crosses 60-80 % of the frame rightwards, slow vertical wobble
     "move_left",
-    "move_down",  # slow downward drift, fast horizontal bounces
+    "move_down",  # crosses 60-80 % of the frame downwards, slow horizontal wobble
     "move_up",
-    "grow",  # radius grows ~1.6x over the clip while bouncing around
+    "grow",  # radius grows ~1.7x over the clip while drifting slowly
     "shrink",
-    "rotate_cw",  # spins clockwise as seen on screen while bouncing around
+    "rotate_cw",  # turns 210-260 degrees clockwise on screen (its marker dot shows it) while drifting slowly
     "rotate_ccw",
-    "orbit_cw",  # circles a fixed point clockwise (no wall contact)
+    "orbit_cw",  # travels a 190-230 degree arc clockwise around a fixed point (no wall contact)
     "orbit_ccw",
 )
 REVERSED_CLASS: dict[int, int] = {k: k ^ 1 for k in range(len(CLASSES))}

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_tools.synth.audio import render_audio
-from data_tools.synth.colour import NEUTRAL, OUTLINE_L, paint
+from data_tools.synth.colour import MARKER_L, NEUTRAL, OUTLINE_L, paint
 from data_tools.synth.config import SynthConfig, video_id
 from data_tools.synth.scene import Impact, Scene, plan_scene
-from data_tools.synth.shapes import shape_mask, texture_value
+from data_tools.synth.shapes import marker_mask, shape_mask, texture_value
 
 __all__ = ["RenderedVideo", "instance_geometry", "render_frames", "render_video"]
 
@@ -107,6 +107,10 @@ def render_frames(scene: Scene, config: SynthConfig) -> tuple[np.ndarray, np.nda
         lo, hi = obj.lightness
         lightness[inside] = lo + (hi - lo) * pattern
         hue[inside] = obj.hue
+        if obj.role == "main":  # orientation marker: makes the main object's spin visible
+            dot = inside & marker_mask(u, v)
+            lightness[dot] = MARKER_L
+            hue[dot] = NEUTRAL
         if tr.radius[0] >= MIN_OUTLINE_RADIUS * config.scale:
             edge = _outline(inside)
             lightness = np.where(edge, OUTLINE_L, lightness)

@@ -20,6 +20,8 @@ __all__ = ["Impact", "ObjectSpec", "Scene", "label_for", "plan_scene"]
 
 MIN_VISIBLE_AT_START = 0.5  # every object shows at least half of itself in frame 0 (DAVIS: objects defined there)
 MAX_PLACEMENT_TRIES = 20
+# L* contrast of the background pattern: lower than the objects' (14-24), so objects stand out in the same textures.
+BACKGROUND_CONTRAST = (5.0, 9.0)
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ def plan_scene(config: SynthConfig, index: int) -> Scene:
     for obj, (_, hits) in zip(objects[1:], moves):
         impacts += _impacts(obj.object_id, hits, n)
     impacts.sort(key=lambda i: (i.frame, i.object_id))
-    bg_low = rng.uniform(L_MIN, L_MAX - 14.0)
+    bg_low = rng.uniform(L_MIN, L_MAX - BACKGROUND_CONTRAST[1])
     scene = Scene(
         index=index,
         label=label,
@@ -183,7 +185,7 @@ def plan_scene(config: SynthConfig, index: int) -> Scene:
         tracks=tracks,
         background=sample_texture(rng, (4.0 * scale, 9.0 * scale)),
         background_hue=int(rng.integers(len(HUES))),
-        background_lightness=(float(bg_low), float(bg_low + rng.uniform(7.0, 13.0))),
+        background_lightness=(float(bg_low), float(bg_low + rng.uniform(*BACKGROUND_CONTRAST))),
         pan=pan_offsets(rng, n, scale),
         impacts=impacts,
         audio_seed=int(rng.integers(2**63)),

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SHAPES", "SHAPE_EXTENT", "TEXTURES", "TextureSpec", "sample_texture", "shape_mask", "texture_value"]
+__all__ = [
+    "MARKER_CENTRE",
+    "MARKER_RADIUS",
+    "SHAPES",
+    "SHAPE_EXTENT",
+    "TEXTURES",
+    "TextureSpec",
+    "marker_mask",
+    "sample_texture",
+    "shape_mask",
+    "texture_value",
+]
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star", "cross", "ellipse")
 TEXTURES: tuple[str, ...] = ("stripes", "checker", "dots", "rings", "waves", "noise")
@@ -35,13 +46,13 @@ def _regular(n: int, radius: float, start_deg: float) -> np.ndarray:
 
 
 def _star(points: int, outer: float, inner: float) -> np.ndarray:
-    ang = np.radians(-90.0 + 180.0 * np.arange(2 * points) / points)
+    ang = np.radians(180.0 * np.arange(2 * points) / points)  # first point along +u
     rad = np.where(np.arange(2 * points) % 2 == 0, outer, inner)
     return np.stack([rad * np.cos(ang), rad * np.sin(ang)], axis=1)
 
 
 _POLYGONS: dict[str, np.ndarray] = {
-    "triangle": _regular(3, 1.2, -90.0),  # apex up
+    "triangle": _regular(3, 1.2, 0.0),  # apex along +u (the marker side)
     "star": _star(5, 1.2, 0.52),
 }
 
@@ -81,6 +92,25 @@ def shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if shape in _POLYGONS:
         return _inside_polygon(u, v, _POLYGONS[shape])
     raise ValueError(f"unknown shape {shape!r}; choose from {SHAPES}")
+
+
+# The main object's orientation marker: a dark dot on its +u axis, so its spin is visible whatever its shape (a
+# circle, a square or a cross look the same after some turns; the dot does not). Unit coordinates like the shapes.
+MARKER_CENTRE = 0.5
+MARKER_RADIUS = 0.28
+
+
+def marker_mask(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Whether unit-coordinate points lie on the orientation marker (intersect with :func:`shape_mask`).
+
+    Args:
+        u: ``float [...]`` coordinate along the object's heading, in radius units.
+        v: ``float [...]`` coordinate across it, same shape.
+
+    Returns:
+        ``bool [...]``.
+    """
+    return (u - MARKER_CENTRE) ** 2 + v * v <= MARKER_RADIUS**2
 
 
 @dataclass(frozen=True)

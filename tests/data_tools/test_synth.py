@@ -9,8 +9,9 @@ import pytest
 
 from data_tools.synth import CLASSES, REVERSED_CLASS, SynthConfig, plan_scene, render_video
 from data_tools.synth.colour import CHROMA, HUES, L_GRID, L_MAX, L_MIN, NEUTRAL, colour_lut, lab_to_srgb, srgb_to_lab
+from data_tools.synth.motion import DOWN, FORBIDDEN_HALF
 from data_tools.synth.scene import label_for
-from data_tools.synth.shapes import SHAPE_EXTENT
+from data_tools.synth.shapes import MARKER_CENTRE, SHAPE_EXTENT
 from data_tools.synth.splits import assign_splits, derangement
 
 CFG = SynthConfig(num_frames=24)
@@ -112,6 +113,56 @@ def test_object_size_does_not_give_away_the_class():
     np.testing.assert_allclose(np.percentile(scaling, [10, 90]), np.percentile(constant, [10, 90]), atol=0.4)
     distractors = [tr.radius[0] for i in range(60) for tr in plan_scene(CFG, i).tracks[1:]]
     assert max(distractors) <= scaling.min()  # the main object is never the smaller one
+
+
+def test_class_motion_dominates_everything_else():
+    # Learnability: the main object is the largest thing, and what defines its class changes a lot over the clip
+    # while its other motion, the distractors and the camera pan stay slow.
+    for i in range(60):
+        scene = plan_scene(CFG, i)
+        main, name = scene.tracks[0], scene.label_name
+        assert all(tr.radius.max() * 1.4 <= main.radius.min() for tr in scene.tracks[1:])
+        pan = np.hypot(*(scene.pan[-1] - scene.pan[0])) / (CFG.num_frames - 1)
+        assert pan <= 0.13
+        step = np.hypot(*np.diff(main.centre, axis=0).T)
+        if name.startswith("move"):
+            along = 0 if name in ("move_right", "move_left") else 1
+            drift = np.abs(main.centre[-1, along] - main.centre[0, along])
+            assert drift >= 0.55 * (64 - 2 * 0.6 * main.radius[0] * SHAPE_EXTENT[scene.objects[0].shape]) * 23 / 47
+        elif name.startswith(("rotate", "grow", "shrink")):
+            assert np.median(step) <= 0.6 and step.max() <= 0.7  # slow drift (growing objects get pushed off walls)
+        if name.startswith("rotate"):
+            assert abs(main.angle[-1] - main.angle[0]) >= np.radians(210) * 23 / 47
+
+
+def test_spins_and_orbits_never_cross_straight_down():
+    # Bounded arcs: the marker angle is a monotone coordinate along every video, the same range for every class.
+    lo, hi = DOWN + FORBIDDEN_HALF, DOWN + 2 * np.pi - FORBIDDEN_HALF
+    spinning, still = [], []
+    for i in range(300):
+        scene = plan_scene(SynthConfig(), i)
+        angle = scene.tracks[0].angle
+        assert angle.min() >= lo - 1e-9 and angle.max() <= hi + 1e-9, (i, scene.label_name)
+        (spinning if scene.label_name.startswith("rotate") else still).append(angle)
+        if scene.label_name.startswith("orbit"):
+            tr = scene.tracks[0]
+            d = tr.centre - tr.centre.mean(axis=0)
+            assert np.all(np.diff(np.unwrap(np.arctan2(d[:, 1], d[:, 0]))) * (1 if scene.label % 2 == 0 else -1) > 0)
+    spinning, still = np.concatenate(spinning), np.concatenate(still)
+    # One frame's orientation does not tell spinning from still objects.
+    assert abs(np.degrees(spinning.mean() - still.mean())) < 15
+
+
+def test_main_object_shows_its_marker(videos):
+    for v in videos:
+        tr = v.scene.tracks[0]
+        for t in (0, 10, 20):
+            x = tr.centre[t, 0] + MARKER_CENTRE * tr.radius[t] * np.cos(tr.angle[t])
+            y = tr.centre[t, 1] + MARKER_CENTRE * tr.radius[t] * np.sin(tr.angle[t])
+            i, j = int(np.floor(y)), int(np.floor(x))
+            if not (0 <= i < 64 and 0 <= j < 64) or v.masks[t, i, j] != 1:
+                continue  # occluded or out of frame
+            assert v.frames[t, i, j].max() < 70, (v.video_id, t, v.frames[t, i, j])  # dark neutral dot
 
 
 def test_impacts_are_wall_contacts():
