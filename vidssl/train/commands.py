@@ -23,7 +23,7 @@ from vidssl.train.config_schema import ConfigError
 from vidssl.train.data import check_data, manifest_summary, resolve_num_classes, train_dataset
 from vidssl.train.distributed import DistInfo, cleanup_distributed
 from vidssl.train.engine import FitResult, fit, setup_process
-from vidssl.train.evaluation import classification_evaluator, evaluate_classification
+from vidssl.train.evaluation import classification_evaluator, evaluate_classification, has_split, pretext_evaluator
 from vidssl.train.run_dir import RunDir
 
 __all__ = ["finetune", "init_backbone", "is_supervised", "prepare_config", "pretrain"]
@@ -90,6 +90,12 @@ def _train(cfg: PretrainConfig, policy_factory: Any = None) -> FitResult:
         evaluate = final = None
         if supervised and cfg.data.val_split and cfg.data.manifest:
             evaluate = classification_evaluator(cfg, task, cfg.data.val_split, dist_info)
+        elif not supervised and cfg.data.val_split:
+            if has_split(cfg, cfg.data.val_split):  # held-out pretext metrics: val/<diagnostic>
+                evaluate = pretext_evaluator(cfg, task, cfg.data.val_split, dist_info)
+            else:
+                say(f"no held-out pretext validation: the manifest has no videos in data.val_split="
+                    f"{cfg.data.val_split!r} (set data.val_split='' to silence this)")
         if supervised and cfg.data.test_split and cfg.data.manifest:
             final = _final_test(cfg, cfg.data.test_split, dist_info)
         return fit(cfg, task, train_dataset(cfg, task), dist_info=dist_info, evaluate=evaluate,
@@ -99,7 +105,11 @@ def _train(cfg: PretrainConfig, policy_factory: Any = None) -> FitResult:
 
 
 def pretrain(cfg: PretrainConfig) -> FitResult:
-    """Train ``cfg.task`` on the training split; supervised tasks are also validated and tested."""
+    """Train ``cfg.task`` on the training split and validate it on ``data.val_split``.
+
+    Supervised tasks get classification metrics (and a final test); pretext tasks get their own diagnostics on the
+    held-out split every ``run.eval_every`` epochs and at the end (``val/<diagnostic>``, ``metrics.json["val"]``).
+    """
     return _train(prepare_config(cfg))
 
 

@@ -1,8 +1,12 @@
-"""One training epoch, readable top to bottom (STYLE.md item 12).
+"""One training epoch, readable top to bottom (STYLE.md item 12), and one held-out pass of the same task.
 
 The loop knows nothing about tasks: it moves a batch to the device, calls ``model(batch)`` (a Task, possibly wrapped
 in DDP) for a ``TaskOutput``, and steps the optimizer with the per-iteration lr / weight decay taken from
 precomputed arrays. Loss and diagnostics are reduced over processes with exact example counts.
+
+:func:`evaluate_task` runs the task's own forward on held-out batches (eval mode, no gradients, a fixed seed for
+any random draw inside ``forward``, the global random state restored afterwards) and averages the diagnostics the
+same way: that is the held-out pretext metric (``val/<diagnostic>`` in ``log.jsonl`` and ``metrics.json``).
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ from torch import nn
 
 from vidssl.data.errors import FailureCounter
 from vidssl.tasks.base import TaskOutput
-from vidssl.train.distributed import DistInfo, is_distributed, reduce_sums
+from vidssl.train.distributed import DistInfo, all_gather_objects, is_distributed, reduce_sums
 from vidssl.train.logging.metric_logger import MetricLogger
 from vidssl.train.logging.sinks import RunLogger
 from vidssl.train.optim import set_group_values
 from vidssl.train.precision import Precision
+from vidssl.train.seed import capture_rng_state, restore_rng_state, seed_everything
 
-__all__ = ["EpochResult", "LoopSettings", "NonFiniteLossError", "to_device", "train_one_epoch"]
+__all__ = [
+    "DiagnosticSums",
+    "EpochResult",
+    "LoopSettings",
+    "NonFiniteLossError",
+    "evaluate_task",
+    "to_device",
+    "train_one_epoch",
+]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -65,6 +78,42 @@ class EpochResult:
     step: int
     metrics: dict[str, float]
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class DiagnosticSums:
+    """Count-weighted sums of per-batch diagnostics, averaged exactly over all processes at the end.
+
+    A batch's diagnostic ``v`` over ``n`` examples adds ``v * n`` to the key's sum and ``n`` to its count; a
+    non-finite value adds nothing but still creates the key, so every rank reduces the same key set. ``loss`` keys in
+    diagnostics are ignored (the loss is tracked from ``TaskOutput.loss``).
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+
+    def add(self, diagnostics: Mapping[str, float], n: int) -> None:
+        """Add one batch's diagnostics, each an average over ``n`` examples."""
+        for k, v in diagnostics.items():
+            if k == "loss":
+                continue
+            finite = math.isfinite(v)
+            self.sums[k] = self.sums.get(k, 0.0) + (float(v) * n if finite else 0.0)
+            self.sums[f"{k}/n"] = self.sums.get(f"{k}/n", 0.0) + (n if finite else 0)
+
+    def averages(self, dist_info: DistInfo) -> dict[str, float]:
+        """Averages over every process (a collective when distributed: call it on every rank); nan without data."""
+        return self.reduce(dist_info)[0]
+
+    def reduce(self, dist_info: DistInfo) -> tuple[dict[str, float], dict[str, float]]:
+        """``(averages, counts)`` over every process: per key the weighted mean and the examples it covers."""
+        local = dict(self.sums)
+        if is_distributed():  # a rank that saw no batch (or no key) still joins the reduction with zeros
+            keys = sorted(set().union(*all_gather_objects(sorted(local))))
+            local = {k: local.get(k, 0.0) for k in keys}
+        total = reduce_sums(local, dist_info.device if dist_info.backend == "nccl" else None)
+        names = [k for k in total if not k.endswith("/n")]
+        averages = {k: total[k] / total[f"{k}/n"] if total[f"{k}/n"] else math.nan for k in names}
+        return averages, {k: total[f"{k}/n"] for k in names}
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
@@ -126,7 +175,8 @@ def train_one_epoch(
         n_iters = min(n_iters, settings.max_steps) if n_iters else settings.max_steps
     meters = MetricLogger(n_iters, f"epoch {epoch}/{settings.epochs}", enabled=settings.progress and dist_info.is_main)
     params = [p for p in model.parameters() if p.requires_grad]
-    sums: dict[str, float] = {}
+    sums = DiagnosticSums()
+    loss_sum = loss_n = 0.0  # already global (reduced every step)
     failures = FailureCounter()
     step = start_step
 
@@ -172,15 +222,9 @@ def train_one_epoch(
         step += 1
 
         # ============ bookkeeping ============
-        for k, v in out.diagnostics.items():
-            if k == "loss":
-                continue
-            # Keys are created even for a nan value, so every rank all-reduces the same key set.
-            finite = math.isfinite(v)
-            sums[k] = sums.get(k, 0.0) + (float(v) * n if finite else 0.0)
-            sums[f"{k}/n"] = sums.get(f"{k}/n", 0.0) + (n if finite else 0)
-        sums["loss"] = sums.get("loss", 0.0) + float(stats[0])
-        sums["loss/n"] = sums.get("loss/n", 0.0) + float(stats[1])
+        sums.add(out.diagnostics, n)
+        loss_sum += float(stats[0])
+        loss_n += float(stats[1])
         meters.update(clips=int(stats[1]), loss=global_loss)
         if settings.log_every and step % settings.log_every == 0:
             values = {"loss": global_loss, "lr": lr, "wd": wd, **{k: float(v) for k, v in out.diagnostics.items()
@@ -191,15 +235,15 @@ def train_one_epoch(
             logger.log("step", step=step, epoch=epoch, values=values)
 
     # ============ epoch averages over all processes ============
-    loss_sum, loss_n = sums.pop("loss", 0.0), sums.pop("loss/n", 0.0)  # already global
-    local = reduce_sums(sums, dist_info.device if dist_info.backend == "nccl" else None)
     metrics = {"loss": loss_sum / loss_n if loss_n else math.nan}
-    for k in [k for k in local if not k.endswith("/n")]:
-        metrics[k] = local[k] / local[f"{k}/n"] if local[f"{k}/n"] else math.nan
+    metrics.update(sums.averages(dist_info))
     timing = meters.summary()
     metrics.update(clips_per_s=timing["clips_per_s"], data_wait=timing["data_wait"], time_s=timing["time_s"])
     metrics["lr"] = float(lr_schedule[step - 1]) if step > start_step else float(lr_schedule[start_step])
     return EpochResult(step=step, metrics=metrics, skipped=failures.as_dict())
+
+
+_EVAL_LOSS, _EVAL_EXAMPLES = "_eval_loss", "_eval_examples"  # private keys, renamed in the result
 
 
 def _batch_len(batch: Mapping[str, Any]) -> int:
@@ -207,3 +251,56 @@ def _batch_len(batch: Mapping[str, Any]) -> int:
         if isinstance(v, torch.Tensor) and v.ndim:
             return int(v.shape[0])
     return 1
+
+
+@torch.no_grad()
+def evaluate_task(
+    model: nn.Module,
+    loader: Iterable[Mapping[str, Any]],
+    *,
+    dist_info: DistInfo,
+    precision: Precision,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The task's loss and diagnostics on held-out batches, averaged by example counts over all processes.
+
+    The model runs in eval mode (BatchNorm running statistics, no dropout, eval-time settings such as a test
+    temperature) without gradients; its previous mode is restored afterwards. Random draws inside ``forward``
+    (in-batch permutations, random negatives) come from the global generators seeded with ``seed``, so every call
+    with the same weights gives the same numbers, and the training random streams are left exactly as they were
+    (resumed runs stay identical to uninterrupted ones).
+
+    Args:
+        model: the task (not DDP-wrapped); ``model(batch)`` returns a ``TaskOutput``.
+        loader: held-out batches for this process, in a fixed order (the same every call).
+        dist_info: rank, world size and device (collective when distributed: call on every rank).
+        precision: autocast settings.
+        seed: seed of the random draws made during evaluation (offset by the rank, as in training).
+
+    Returns:
+        ``loss``, every diagnostic, and ``examples`` (held-out examples seen by all processes).
+    """
+    was_training = model.training
+    saved = capture_rng_state()
+    seed_everything(seed, dist_info.rank)
+    model.eval()
+    sums = DiagnosticSums()
+    examples = 0
+    try:
+        for batch in loader:
+            batch = to_device(batch, dist_info.device)
+            with precision.autocast():
+                out: TaskOutput = model(batch)
+            n = int(out.counts) or _batch_len(batch)
+            sums.add({**out.diagnostics, _EVAL_LOSS: float(out.loss.detach().float())}, n)
+            examples += n
+    finally:
+        model.train(was_training)
+        restore_rng_state(saved)
+    sums.add({_EVAL_EXAMPLES: 1.0}, examples)
+    averages, counts = sums.reduce(dist_info)
+    metrics = {"loss": averages.pop(_EVAL_LOSS)}
+    averages.pop(_EVAL_EXAMPLES)
+    metrics.update(averages)
+    metrics["examples"] = counts[_EVAL_EXAMPLES]
+    return metrics
