@@ -48,7 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     name = argv[0]
     module = importlib.import_module(COMMANDS[name][0])
-    sub = argparse.ArgumentParser(prog=f"vidssl {name}", description=module.__doc__)
+    sub = argparse.ArgumentParser(
+        prog=f"vidssl {name}", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     module.add_arguments(sub)
     args = sub.parse_args(argv[1:])
     return int(module.main(args) or 0)

@@ -25,6 +25,7 @@ from typing import Literal
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from vidssl.models.backbones.base import Backbone, global_pool
 
@@ -43,10 +44,15 @@ class ClipEncoder(Backbone):
         num_frames: clip length T; required for ``"concat"`` (it fixes ``num_features``), checked when given.
         temporal_kernel: if > 0, a ``Conv1d(D, D, k) + BN + ReLU`` over time (odd ``k``, same padding) before
             temporal pooling, so mean/max pooling can still see motion.
+        spatial_grid: ``g > 1`` pools each time cell to a ``g x g`` grid instead of one vector (``D`` becomes
+            ``D * g * g``). Global pooling discards *where* things are, so a per-frame 2D trunk followed by a
+            linear classifier cannot tell "moves left" from "moves right"; a coarse grid keeps position (the role
+            CaffeNet's fc6 over the 6x6 conv5 map plays in Shuffle and Learn, PAPERS.md §1.3).
 
     Shapes:
         ``forward_features``: ``[B, T, C, H, W] -> [B, D, T', H', W']`` (``T' = ceil(T / temporal_stride)``).
-        ``forward``: ``[B, D]`` for mean/max, ``[B, T' * D]`` for concat (time-major: cell 0's D values first).
+        ``forward``: ``[B, D]`` for mean/max, ``[B, T' * D]`` for concat (time-major: cell 0's D values first);
+        ``D`` is ``backbone.num_features * spatial_grid ** 2``.
     """
 
     input_layout = "BTCHW"
@@ -58,8 +64,11 @@ class ClipEncoder(Backbone):
         pooling: TemporalPool = "mean",
         num_frames: int | None = None,
         temporal_kernel: int = 0,
+        spatial_grid: int = 1,
     ) -> None:
         super().__init__()
+        if spatial_grid < 1:
+            raise ValueError(f"spatial_grid must be >= 1, got {spatial_grid}")
         if backbone.input_layout not in ("BCHW", "BCTHW"):
             raise ValueError(f"ClipEncoder needs a BCHW or BCTHW backbone, got {backbone.input_layout}")
         if pooling not in ("mean", "max", "concat"):
@@ -71,7 +80,8 @@ class ClipEncoder(Backbone):
         self.backbone = backbone
         self.pooling: TemporalPool = pooling
         self.num_frames = num_frames
-        d = backbone.num_features
+        self.spatial_grid = spatial_grid
+        d = backbone.num_features * spatial_grid * spatial_grid
         self.temporal_conv = (
             nn.Sequential(
                 nn.Conv1d(d, d, temporal_kernel, padding=temporal_kernel // 2, bias=False),
@@ -102,7 +112,13 @@ class ClipEncoder(Backbone):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Spatial pool, optional temporal conv, temporal pool: ``[B, D]`` or ``[B, T' * D]`` (concat)."""
         feats = self.forward_features(x)  # [B, D, T', H', W']
-        per_time = global_pool(feats.transpose(1, 2).flatten(0, 1), self.pool)  # [B*T', D]
+        cells = feats.transpose(1, 2).flatten(0, 1)  # [B*T', D0, H', W']
+        if self.spatial_grid > 1:
+            g = self.spatial_grid
+            grid = F.adaptive_max_pool2d(cells, g) if self.pool == "max" else F.adaptive_avg_pool2d(cells, g)
+            per_time = grid.flatten(1)  # [B*T', D0 * g * g]
+        else:
+            per_time = global_pool(cells, self.pool)  # [B*T', D]
         per_time = per_time.reshape(feats.shape[0], feats.shape[2], -1).transpose(1, 2)  # [B, D, T']
         if self.temporal_conv is not None:
             per_time = self.temporal_conv(per_time)
@@ -114,7 +130,8 @@ class ClipEncoder(Backbone):
 
     def extra_repr(self) -> str:
         """Shown by ``print(model)``."""
-        return f"{super().extra_repr()}, pooling={self.pooling}, num_frames={self.num_frames}"
+        return (f"{super().extra_repr()}, pooling={self.pooling}, num_frames={self.num_frames}, "
+                f"spatial_grid={self.spatial_grid}")
 
 
 class FrameEncoder(Backbone):

@@ -45,6 +45,10 @@ class TaskConfig:
         "direction, as in the synthetic corpus); mean is the usual choice for 3D backbones on real data"
     )
     temporal_kernel: int = opt(0, "odd k > 0 adds a temporal Conv1d before pooling (lets mean pooling see motion)")
+    spatial_grid: int = opt(
+        1, "pool each frame's feature map to a g x g grid instead of one vector; 2D trunks need g >= 2 to see where "
+        "objects are (left vs right motion), 1 = global pooling (the usual choice for 3D backbones)"
+    )
     dropout: float = opt(0.0, "dropout before the classifier (VCOP fine-tuning: 0.5)")
     label_smoothing: float = opt(0.0, "cross-entropy label smoothing (0.1 helps large-class datasets)")
     crop_scale: tuple[float, float] = opt(
@@ -93,7 +97,7 @@ class ActionClassification(nn.Module):
         self.options = options or TaskConfig()
         o = self.options
         self.encoder = ClipEncoder(backbone, pooling=o.temporal_pooling, num_frames=num_frames,
-                                   temporal_kernel=o.temporal_kernel)
+                                   temporal_kernel=o.temporal_kernel, spatial_grid=o.spatial_grid)
         self.head = ClassificationHead(self.encoder.num_features, num_classes, dropout=o.dropout)
         self.num_classes, self.num_frames, self.frame_stride = num_classes, num_frames, frame_stride
         self.resize, self.crop_size, self.eval_clips = resize, crop_size, eval_clips
