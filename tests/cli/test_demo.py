@@ -48,8 +48,8 @@ def test_quick_sizes_and_explicit_overrides(tmp_path: Path) -> None:
 
 
 def test_task_falls_back_to_what_is_registered(tmp_path: Path) -> None:
-    plan = _plan(tmp_path, available=["supervised", "shuffle_and_learn"])
-    assert plan.task == "shuffle_and_learn"
+    plan = _plan(tmp_path, available=["supervised", "colorization"])
+    assert plan.task == "colorization"
     assert any("not available" in n for n in plan.notes)
     plan = _plan(tmp_path, available=["supervised"])
     assert plan.task == "supervised"
@@ -212,7 +212,7 @@ def _fake_outputs(plan: demo.DemoPlan) -> None:
 
 
 def test_results_collect_format_and_write(tmp_path: Path) -> None:
-    plan = _plan(tmp_path)
+    plan = _plan(tmp_path, "--task", "colorization")
     _fake_outputs(plan)
     demo._write_stamp(plan, "pretrain", {}, complete=True, seconds=100.0)
     results = demo.collect_results(plan)
@@ -279,3 +279,12 @@ def test_quick_demo_end_to_end_and_rerun_skips(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("finished earlier") == len(demo.STAGES) - 1  # all but the report
     assert time.perf_counter() - start < 120
+
+
+def test_finetunes_use_the_pretrain_recipes_backbone(tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model:\n  name: tiny_cnn2d\n  kwargs: {width: 16}\n")
+    plan = _plan(tmp_path, "--recipe", str(recipe))
+    for init in ("pretrained", "scratch"):  # identical architectures, so init= accepts the checkpoint
+        cmd = demo.finetune_command(plan, init)
+        assert "model.name=tiny_cnn2d" in cmd and 'model.kwargs={"width": 16}' in cmd

@@ -45,7 +45,9 @@ FINETUNE_RECIPE = CONFIGS / "finetune" / "supervised_tiny.yaml"
 # Default pretext task, best first: colourisation learns the frame-to-frame correspondence that label propagation
 # uses (stage 5) and trains on every pixel of the whole frame; the others follow. `supervised` (labels used) is the
 # last resort so the demo runs with whatever is installed. `--task` picks another one.
-TASK_PREFERENCE = ("colorization", "tracking_triplets", "shuffle_and_learn", "av_correspondence", "supervised")
+# Measured with the demo (docs/notes/demo.md): shuffle_and_learn pretrains fastest (about 4 min) and gave
+# +3 points at K=4; tracking_triplets -8 points. The full quality benchmark should settle the order.
+TASK_PREFERENCE = ("shuffle_and_learn", "tracking_triplets", "colorization", "av_correspondence", "supervised")
 STAGES = ("synth", "prep", "pretrain", "finetune", "track", "report")
 # Label propagation baselines reported beside the pretrained backbone.
 TRACK_BASELINES = ("identity", "lab", "random")
@@ -311,10 +313,27 @@ def pretrain_command(plan: DemoPlan, fresh: bool = False) -> list[str]:
             f"eval.clips_per_video={plan.sizes.eval_clips}"]  # fmt: skip
 
 
+def model_overrides(recipe: Path) -> list[str]:
+    """``model.name`` / ``model.kwargs`` overrides that give the fine-tune the pretrain recipe's backbone.
+
+    Both fine-tunes (pretrained and scratch) use them, so the comparison is between identical architectures and
+    ``finetune.init`` accepts the checkpoint (a tiny recipe may narrow the trunk, e.g. ``{width: 16}``).
+    """
+    import yaml
+
+    model = (yaml.safe_load(recipe.read_text()) or {}).get("model") or {}
+    items = []
+    if model.get("name"):
+        items.append(f"model.name={model['name']}")
+    if model.get("kwargs"):
+        items.append(f"model.kwargs={json.dumps(model['kwargs'])}")  # JSON is YAML flow syntax
+    return items
+
+
 def finetune_command(plan: DemoPlan, init: str, fresh: bool = False) -> list[str]:
     """``vidssl finetune`` with the label budget, from the pretrained run (``init="pretrained"``) or from scratch."""
     s = plan.sizes
-    cmd = [plan.python, "-m", "vidssl", "finetune", "-c", str(FINETUNE_RECIPE),
+    cmd = [plan.python, "-m", "vidssl", "finetune", "-c", str(FINETUNE_RECIPE), *model_overrides(plan.recipe),
            *_common_overrides(plan, plan.finetune_dir(init), s.finetune_epochs, fresh),
            f"data.labels_per_class={s.labels_per_class}", f"data.clips_per_video={s.finetune_clips_per_video}",
            "data.val_split=", "run.eval_every=0", f"eval.clips_per_video={s.eval_clips}"]  # fmt: skip
@@ -407,12 +426,14 @@ def _read_stamp(plan: DemoPlan, stage: str) -> dict[str, Any] | None:
 
 
 def _write_stamp(
-    plan: DemoPlan, stage: str, params: dict[str, Any], complete: bool, seconds: float = 0.0, cpu: float = 0.0
+    plan: DemoPlan, stage: str, params: dict[str, Any], complete: bool, seconds: float = 0.0, cpu: float = 0.0,
+    fresh_pending: bool = False,
 ) -> None:
     path = _stamp_path(plan, stage)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"params": params, "complete": complete, "seconds": seconds, "cpu_seconds": cpu}))
+    tmp.write_text(json.dumps({"params": params, "complete": complete, "seconds": seconds, "cpu_seconds": cpu,
+                               "fresh_pending": fresh_pending}))
     os.replace(tmp, path)
 
 
@@ -513,9 +534,11 @@ def run_stage(plan: DemoPlan, stage: str, log: Path, force: bool = False) -> str
     state = stage_state(plan, stage)
     if state == "done" and not force:
         return "skipped"
-    fresh = state == "changed" or force
+    # A stage that failed after its parameters changed must still start over on the rerun: its run folders hold
+    # the *old* parameters' runs, which the training commands refuse to resume.
+    fresh = state == "changed" or force or bool((_read_stamp(plan, stage) or {}).get("fresh_pending"))
     params = stage_params(plan)[stage]
-    _write_stamp(plan, stage, params, complete=False)
+    _write_stamp(plan, stage, params, complete=False, fresh_pending=fresh)
     start = time.perf_counter()
     cpu_start = _children_cpu()
     if stage == "synth":
