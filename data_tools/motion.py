@@ -16,12 +16,10 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from data_tools.distributor import graceful_termination
 from data_tools.journal import ChunkJournal
-from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_options, write_output
+from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_command, run_options, write_output
 from data_tools.processors.motion_profile import METHODS, motion_job
 from data_tools.report import print_failures, summary_line
 from data_tools.runner import run_chunked, work_dir_for
@@ -94,12 +92,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Entry point for ``vidssl-data motion``."""
-    try:
-        with graceful_termination():
-            return run(args)
-    except UsageError as exc:
-        print(f"motion: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("motion: interrupted; rerun the same command to resume from the finished chunks", file=sys.stderr)
-        return 130
+    return run_command("motion", run, args)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from data_tools.atomic import readable
+from data_tools.distributor import graceful_termination
 from data_tools.merge import ORDER_COLUMN, merge_parts, part_path
 from data_tools.runner import RunOptions
 from data_tools.updates import tidy_extras
@@ -131,3 +134,23 @@ def merge_or_fail(out: str | os.PathLike[str], tool: str) -> int:
     failed = int((df["status"] != "ok").sum())
     print(f"{tool}: merged {len(df)} rows ({failed} not ok) -> {out}")
     return 1 if failed else 0
+
+
+def run_command(
+    name: str, run: Callable[[argparse.Namespace], int], args: argparse.Namespace,
+    resume_hint: str = "resume from the finished chunks",
+) -> int:
+    """Run a preprocessing command with the shared exit protocol.
+
+    SIGTERM is turned into a clean stop (``graceful_termination``), a :class:`UsageError` prints one line and exits
+    2, Ctrl-C exits 130 with how to resume; anything else propagates.
+    """
+    try:
+        with graceful_termination():
+            return run(args)
+    except UsageError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; rerun the same command to {resume_hint}", file=sys.stderr)
+        return 130

@@ -26,9 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from data_tools.annotations import Annotations, load_annotations, ucf_group
-from data_tools.distributor import graceful_termination
 from data_tools.journal import ChunkJournal
-from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_options, write_output
+from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_command, run_options, write_output
 from data_tools.processors.probe import DEFAULT_MAX_PIXELS, EXTRA_DEFAULTS, probe_job
 from data_tools.report import print_failures, summary_line
 from data_tools.runner import run_chunked, work_dir_for
@@ -133,12 +132,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Entry point for ``vidssl-data scan``."""
-    try:
-        with graceful_termination():
-            return run(args)
-    except UsageError as exc:
-        print(f"scan: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("scan: interrupted; rerun the same command to resume from the finished chunks", file=sys.stderr)
-        return 130
+    return run_command("scan", run, args)

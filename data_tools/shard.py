@@ -35,8 +35,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from data_tools.atomic import is_partial, mark_output_dir, partial_path
-from data_tools.distributor import Job, graceful_termination, run_jobs
-from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_options, write_output
+from data_tools.distributor import Job, run_jobs
+from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_command, run_options, write_output
 from data_tools.processors.tar_writer import shard_job, stats_path
 from data_tools.report import summary_line
 from vidssl.data.manifest import read_manifest
@@ -213,12 +213,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Entry point for ``vidssl-data shard``."""
-    try:
-        with graceful_termination():
-            return run(args)
-    except UsageError as exc:
-        print(f"shard: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("shard: interrupted; rerun the same command to finish (finished shards are kept)", file=sys.stderr)
-        return 130
+    return run_command("shard", run, args, "finish (finished shards are kept)")

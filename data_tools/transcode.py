@@ -24,17 +24,15 @@ import dataclasses
 import json
 import os
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from data_tools.atomic import atomic_write_json, is_partial, mark_output_dir, partial_path
-from data_tools.distributor import graceful_termination
 from data_tools.journal import ChunkJournal
 from data_tools.merge import ORDER_COLUMN
-from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_options, write_output
+from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_command, run_options, write_output
 from data_tools.processors.encode import EncodeSettings
 from data_tools.processors.transcode_file import transcode_job
 from data_tools.report import print_failures, summary_line
@@ -204,12 +202,4 @@ def _sweep_partials(out_dir: Path) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Entry point for ``vidssl-data transcode``."""
-    try:
-        with graceful_termination():
-            return run(args)
-    except UsageError as exc:
-        print(f"transcode: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("transcode: interrupted; rerun the same command to finish (finished files are kept)", file=sys.stderr)
-        return 130
+    return run_command("transcode", run, args, "finish (finished files are kept)")

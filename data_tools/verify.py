@@ -14,15 +14,13 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from data_tools.distributor import graceful_termination
 from data_tools.journal import ChunkJournal
-from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_options, write_output
+from data_tools.options import UsageError, add_parallel_arguments, merge_or_fail, run_command, run_options, write_output
 from data_tools.processors.decode_check import decode_check_job
 from data_tools.processors.probe import DEFAULT_MAX_PIXELS
 from data_tools.report import print_failures, summary_line
@@ -105,12 +103,4 @@ def run(args: argparse.Namespace) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Entry point for ``vidssl-data verify``."""
-    try:
-        with graceful_termination():
-            return run(args)
-    except UsageError as exc:
-        print(f"verify: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("verify: interrupted; rerun the same command to resume from the finished chunks", file=sys.stderr)
-        return 130
+    return run_command("verify", run, args)
