@@ -40,3 +40,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def synth():
+    """Make a synthetic corpus with the real generator: ``synth(out_dir, videos=6, frames=24, seed=0)``.
+
+    The generator is part of this project, so a failure fails the test (it is never a reason to skip).
+    """
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+
+    def make(out: Path, *, videos: int, frames: int, seed: int) -> Path:
+        cmd = [sys.executable, "-m", "data_tools", "synth", str(out), "--videos", str(videos), "--frames", str(frames),
+               "--seed", str(seed), "--quiet"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, timeout=1800)
+        assert proc.returncode == 0, f"vidssl-data synth failed: {proc.stderr[-2000:]}"
+        return out / "manifest.csv"
+
+    return make

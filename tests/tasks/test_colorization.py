@@ -1,8 +1,6 @@
 """Colorization propagation (Vondrick et al. 2018): palette, gray input, pointer loss, diagnostics, control, CLI."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -202,12 +200,9 @@ def test_crop_size_must_fit_the_stride():
 
 
 @pytest.mark.slow
-def test_pretrain_cli_end_to_end_fits_saves_and_reuses_the_palette(tmp_path):
+def test_pretrain_cli_end_to_end_fits_saves_and_reuses_the_palette(tmp_path, synth):
     corpus = tmp_path / "corpus"
-    proc = subprocess.run([sys.executable, "-m", "data_tools", "synth", str(corpus), "--videos", "6", "--frames", "24",
-                           "--seed", "3", "--quiet"], capture_output=True, text=True, cwd=REPO, timeout=600)
-    if proc.returncode != 0:
-        pytest.skip(f"synthetic corpus generator unavailable: {proc.stderr[-500:]}")
+    synth(corpus, videos=6, frames=24, seed=3)
     from vidssl.cli.main import main
 
     common = [f"data.manifest={corpus}/manifest.csv", "data.batch_size=4", "data.num_workers=0", "run.epochs=1",

@@ -156,12 +156,9 @@ def test_build_task_from_recipe_uses_registry_backbone():
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
+def corpus(tmp_path_factory, synth) -> Path:
     out = tmp_path_factory.mktemp("synth") / "corpus"
-    proc = subprocess.run([sys.executable, "-m", "data_tools", "synth", str(out), "--videos", "6", "--frames", "24",
-                           "--seed", "3", "--quiet"], capture_output=True, text=True, cwd=REPO, timeout=1800)
-    if proc.returncode != 0:
-        pytest.skip(f"synthetic corpus generator unavailable: {proc.stderr[-500:]}")
+    synth(out, videos=6, frames=24, seed=3)
     return out / "manifest.csv"
 
 

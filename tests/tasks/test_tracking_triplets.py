@@ -1,8 +1,6 @@
 """Tracking triplets (Wang & Gupta 2015): planning, patches, loss/mining wiring, control, and the CLI end to end."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -222,12 +220,9 @@ def test_real_patches_through_the_dataset_collate():
 
 
 @pytest.mark.slow
-def test_pretrain_cli_end_to_end(tmp_path):
+def test_pretrain_cli_end_to_end(tmp_path, synth):
     corpus = tmp_path / "corpus"
-    proc = subprocess.run([sys.executable, "-m", "data_tools", "synth", str(corpus), "--videos", "6", "--frames", "24",
-                           "--seed", "2", "--quiet"], capture_output=True, text=True, cwd=REPO, timeout=600)
-    if proc.returncode != 0:
-        pytest.skip(f"synthetic corpus generator unavailable: {proc.stderr[-500:]}")
+    synth(corpus, videos=6, frames=24, seed=2)
     from vidssl.cli.main import main
 
     for region in ("tracker", "gt"):

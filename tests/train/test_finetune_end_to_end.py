@@ -18,12 +18,9 @@ TINY = [
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
+def corpus(tmp_path_factory, synth) -> Path:
     out = tmp_path_factory.mktemp("synth") / "corpus"
-    proc = subprocess.run([sys.executable, "-m", "data_tools", "synth", str(out), "--videos", "20", "--frames", "24",
-                           "--seed", "1"], capture_output=True, text=True, cwd=REPO, timeout=300)
-    if proc.returncode != 0:
-        pytest.skip(f"synthetic corpus generator unavailable: {proc.stderr[-500:]}")
+    synth(out, videos=20, frames=24, seed=1)
     return out / "manifest.csv"
 
 
