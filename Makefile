@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)  ## create .venv and install vidssl with its dependencies
 
-demo: $(STAMP)  ## run the main job on the built-in synthetic corpus (about 15 min on 2 CPU cores)
+demo: $(STAMP)  ## run the main job on the built-in synthetic corpus (5 min on 2 idle CPU cores, measured)
 	$(PY) -m vidssl demo --out $(DEMO_OUT)
 
 test: $(STAMP)  ## fast test suite (CI)

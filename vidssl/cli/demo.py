@@ -1,7 +1,7 @@
 """The main job end to end on the built-in synthetic corpus: synthesize, preprocess, pretrain, fine-tune, track.
 
 Examples:
-  vidssl demo --out demo_out                   # the full demo (`make demo`); ~600 CPU-s, under 15 min on 2 cores
+  vidssl demo --out demo_out                   # the full demo (`make demo`); ~540 CPU-s, 5 min on 2 idle cores
   vidssl demo --out /tmp/demo --quick          # tiny sizes, a smoke test of every stage (a few minutes)
   vidssl demo --out demo_out --task tracking_triplets --pretrain-epochs 20   # another pretext task, longer
   vidssl demo --out demo_out --dry-run         # print the plan (every command) and exit
@@ -57,12 +57,12 @@ sizes (defaults: full demo / --quick), and when to change them:
   --videos 300 / 30          corpus size; more videos = better pretext features and test accuracy, linear cost
                              in every stage (synth ~0.15 CPU-s/video). Lower it first on a slow machine
   --pretrain-epochs 12 / 1   pretext epochs over the train split (the tiny recipes' own 12); more epochs give
-                             better features, linear cost (~25 CPU-s per epoch for colorization, 300 videos)
+                             better features, linear cost (~27 CPU-s per epoch for shuffle_and_learn, 300 videos)
   --finetune-epochs 10 / 1   fine-tuning epochs over the K labelled videos per class (4 clips each per epoch)
   --labels-per-class 4 / 1   the label budget K; pretraining matters most when K is small (2-10)
   --track-videos 12 / 2      held-out test videos for label propagation; more = steadier J&F
   --threads 2                torch threads per process; 1 on a machine shared with other jobs
-Cost: ~600 CPU-seconds in all with these defaults (pretrain half of it), i.e. about 5-10 minutes on 2 idle
+Cost: ~540 CPU-seconds in all with these defaults (pretrain 60 % of it): 5 minutes measured on 2 idle
 cores; on a machine shared with other jobs it is several times longer (docs/notes/demo.md has the measurements).
 """
 
