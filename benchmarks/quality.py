@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import quality_report as report  # noqa: E402
-from quality_report import RunMismatchError  # noqa: E402
+from quality_report import PLAIN_SCRATCH, RunMismatchError  # noqa: E402
 
 PRESET_DIR = REPO / "configs" / "quality"
 SUPERVISED_RECIPE = "configs/pretrain/supervised_tiny.yaml"
@@ -402,12 +402,13 @@ def frozen_features(cfg: Any, backbone_state: Mapping[str, Any] | None, cache: C
 
 
 def linear_probe(cfg: Any, features: tuple[Any, Any], cache: ClipCache, rows: Sequence[int], seed: int,
-                 steps: int) -> float:  # fmt: skip
+                 steps: int, *, return_head: bool = False) -> float | tuple[float, dict[str, Any]]:  # fmt: skip
     """Train a fresh ``task.head`` on frozen features of the ``rows`` videos' clips; test video accuracy.
 
     Equivalent to ``vidssl finetune`` linear mode on fixed centre crops (the backbone is frozen in eval mode, so
     its features are computed once per init): the recipe's optimiser (AdamW, ``optim.lr``, ``optim.weight_decay``)
     trains the head full-batch for ``steps`` steps with a cosine lr; test clip logits are averaged per video.
+    With ``return_head`` the trained head's state comes back too (the start of an LP-FT fine-tune).
     """
     import torch
 
@@ -432,31 +433,58 @@ def linear_probe(cfg: Any, features: tuple[Any, Any], cache: ClipCache, rows: Se
     head.eval()
     with torch.no_grad():
         logits = head(test.flatten(0, 1)).reshape(test.shape[0], test.shape[1], -1).mean(dim=1)
-    return float((logits.argmax(dim=1) == cache.test_labels).float().mean())
+    acc = float((logits.argmax(dim=1) == cache.test_labels).float().mean())
+    if return_head:
+        return acc, {k: v.detach().clone() for k, v in head.state_dict().items()}
+    return acc
 
 
 def finetune(cfg: Any, backbone_state: Mapping[str, Any] | None, cache: ClipCache, rows: Sequence[int],
-             seed: int, steps: int, batch_size: int) -> float:  # fmt: skip
+             seed: int, steps: int, batch_size: int, *, head_state: Mapping[str, Any] | None = None,
+             backbone_lr_mult: float = 1.0) -> float:  # fmt: skip
     """Fine-tune every layer on the cached clips (random clip and random crop per draw); test video accuracy.
 
     Same task, head and optimiser settings as ``vidssl finetune -c configs/finetune/supervised_tiny.yaml``
     (AdamW, ``optim.lr``/``weight_decay``, linear warmup of ``optim.warmup_epochs`` epochs then cosine), on a fixed
     number of steps so every label budget costs the same.
+
+    Args:
+        cfg: the resolved fine-tune recipe.
+        backbone_state: pretrained backbone weights (``None``: random init seeded by ``seed``).
+        cache: decoded clips.
+        rows: indices of the labelled videos in ``cache``.
+        seed: trial seed (init of the head and of a random backbone; batch draws).
+        steps: optimiser steps.
+        batch_size: clips per step.
+        head_state: start the head from this state (the linear probe's head on the same backbone, labels and seed:
+            LP-FT, Kumar et al. 2022) instead of a random head, whose first gradients would otherwise flow into
+            the pretrained features; ``None`` = a fresh head (plain fine-tuning).
+        backbone_lr_mult: the backbone's lr is ``optim.lr`` times this (a discriminative lr as in ULMFiT's
+            ``lr_decay``; 1 = one lr everywhere).
     """
     import numpy as np
     import torch
 
     task = _build_classifier(cfg, backbone_state, seed)
+    if head_state is not None:
+        try:
+            task.head.load_state_dict(head_state)
+        except RuntimeError as exc:  # a linear recipe whose head differs from the fine-tune recipe's
+            raise ValueError("classification.finetune.head_init=linear needs the linear-probe and fine-tune "
+                             f"recipes to build the same head; they do not ({exc}); set head_init: fresh") from exc
     task.train()
     rng = np.random.default_rng(seed)
-    opt = torch.optim.AdamW(task.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+    backbone_ids = {id(p) for p in task.backbone.parameters()}
+    groups = [{"params": [p for p in task.parameters() if id(p) in backbone_ids], "lr_mult": backbone_lr_mult},
+              {"params": [p for p in task.parameters() if id(p) not in backbone_ids], "lr_mult": 1.0}]
+    opt = torch.optim.AdamW(groups, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
     rows = np.asarray(rows)
     per_epoch = max(1, math.ceil(len(rows) / batch_size))
     warmup = min(steps // 2, round(cfg.optim.warmup_epochs * per_epoch))
     c = cache.crop
     for step in range(steps):
         for g in opt.param_groups:
-            g["lr"] = _cosine(step, steps, cfg.optim.lr, warmup)
+            g["lr"] = _cosine(step, steps, cfg.optim.lr, warmup) * g["lr_mult"]
         pick = rng.choice(rows, size=min(batch_size, len(rows)), replace=len(rows) < batch_size)
         clip_idx = rng.integers(0, cache.train_clips.shape[1], size=len(pick))
         full = cache.train_clips[torch.from_numpy(pick), torch.from_numpy(clip_idx)]  # [B, T, 3, H, W]
@@ -513,6 +541,14 @@ def run_classification(inits: Mapping[str, Path | None], corpus: Path, settings:
          f"{time.perf_counter() - start:.0f} s; K={ks}, seeds={seeds}, inits={list(inits)}")
     out: dict[str, Any] = {m: {n: {str(k): [] for k in ks} for n in inits} for m in modes}
     lin, ft = settings.get("linear", {}), settings.get("finetune", {})
+    head_init = str(ft.get("head_init", "fresh"))
+    if head_init not in ("fresh", "linear"):
+        raise ValueError(f"classification.finetune.head_init must be 'fresh' or 'linear', got {head_init!r}")
+    lpft = head_init == "linear"
+    lr_mult = float(ft.get("backbone_lr_mult", 1.0))
+    # With LP-FT or a lower backbone lr, also fine-tune scratch the plain way (fresh head, one lr): a random
+    # backbone needs its full lr, and the targets compare against the better of the two scratch numbers.
+    plain_scratch = lpft or lr_mult != 1.0
     feats: dict[tuple[str, int], Any] = {}
     for name in inits:
         lin_cfg = _finetune_config(LINEAR_RECIPE, manifest, models[name])
@@ -521,16 +557,23 @@ def run_classification(inits: Mapping[str, Path | None], corpus: Path, settings:
             for s in seeds:
                 rows = cache.indices(budgets[(k, s)])
                 # scratch: a different random backbone per seed (the init seed is the trial seed)
-                if "linear" in modes:
+                head = None
+                if "linear" in modes or lpft:
                     fkey = (name, s if states[name] is None else 0)  # scratch: one random backbone per seed
                     if fkey not in feats:
                         feats[fkey] = frozen_features(lin_cfg, states[name], cache, fkey[1])
-                    out["linear"][name][str(k)].append(linear_probe(lin_cfg, feats[fkey], cache, rows, s,
-                                                                    int(lin.get("steps", 200))))
+                    acc, head = linear_probe(lin_cfg, feats[fkey], cache, rows, s, int(lin.get("steps", 200)),
+                                             return_head=True)
+                    if "linear" in modes:
+                        out["linear"][name][str(k)].append(acc)
                 if "finetune" in modes:
-                    out["finetune"][name][str(k)].append(finetune(ft_cfg, states[name], cache, rows, s,
-                                                                  int(ft.get("steps", 30)),
-                                                                  int(ft.get("batch_size", 16))))
+                    steps, bs = int(ft.get("steps", 30)), int(ft.get("batch_size", 16))
+                    out["finetune"][name][str(k)].append(finetune(
+                        ft_cfg, states[name], cache, rows, s, steps, bs, head_state=head if lpft else None,
+                        backbone_lr_mult=lr_mult))
+                    if states[name] is None and plain_scratch:  # the strongest from-scratch reference too
+                        out["finetune"].setdefault(PLAIN_SCRATCH, {str(kk): [] for kk in ks})[str(k)].append(
+                            finetune(ft_cfg, None, cache, rows, s, steps, bs))
             accs = {m: out[m][name][str(k)] for m in modes}
             _log(f"classification {name} K={k}: " + ", ".join(f"{m} {[round(a, 3) for a in v]}"
                                                             for m, v in accs.items()))
@@ -736,6 +779,7 @@ def analyse(results: Mapping[str, Any]) -> list[str]:
     info = results.get("classification_info") or {}
     steps = (results.get("preset_settings") or {}).get("pretrain", {})
     budget = f"{steps.get('epochs')} x {steps.get('max_steps_per_epoch')} pretraining steps"
+    ft = (results.get("preset_settings") or {}).get("classification", {}).get("finetune", {})
     if results.get("preset") == "quick":
         n = info.get("test_videos")
         lines.append(f"Quick preset ({budget}, {n} test videos: one video = {100 / max(n or 1, 1):.1f} points): the "
@@ -759,10 +803,11 @@ def analyse(results: Mapping[str, Any]) -> list[str]:
         elif name == "finetune_k4_best_vs_scratch":
             lines.append(
                 f"{name}: best task {t.get('task')} {100 * t['accuracy']:.1f}% vs scratch {100 * t['scratch']:.1f}% "
-                f"at K=4; {_pretext_state(results, str(t.get('task')))}. Fine-tuning runs a fixed "
-                f"{(results.get('preset_settings') or {}).get('classification', {}).get('finetune', {}).get('steps')}"
-                " steps at the supervised recipe's lr, which can wash out a weakly pretrained init; more pretraining "
-                "steps, more fine-tuning steps, or a lower backbone lr (vidssl.eval.finetune lr_decay) are the levers."
+                f"({t.get('scratch_run', 'scratch')}) at K=4; {_pretext_state(results, str(t.get('task')))}. "
+                f"Fine-tuning runs a fixed {ft.get('steps')} steps (head_init={ft.get('head_init', 'fresh')}, "
+                f"backbone_lr_mult={ft.get('backbone_lr_mult', 1.0)}); compare with the same init's linear probe: "
+                "if fine-tuning scores below it, the steps wash out the pretrained features (a lower backbone lr or "
+                "LP-FT are the levers); if both are low, the features themselves do not separate the classes."
             )
         elif name.startswith("propagation/") and name != "propagation/lab_vs_identity":
             task = name.split("/", 1)[1].rsplit("_vs_", 1)[0]

@@ -28,6 +28,7 @@ __all__ = [
     "CONTROL_TOLERANCE",
     "FINETUNE_MARGIN",
     "LINEAR_MARGIN",
+    "PLAIN_SCRATCH",
     "RunMismatchError",
     "aggregate",
     "evaluate_targets",
@@ -46,6 +47,8 @@ FINETUNE_MARGIN = 10.0  # points above scratch, best task, fine-tune at K=4
 AVC_TARGET = 0.90  # held-out AVC accuracy
 CONTROL_TOLERANCE = 5.0  # points from chance, every control
 FINETUNE_K = 4
+# Scratch fine-tuned the plain way (fresh head, one lr) when the protocol is LP-FT or uses a lower backbone lr.
+PLAIN_SCRATCH = "scratch_plain"
 
 
 class RunMismatchError(RuntimeError):
@@ -104,7 +107,8 @@ def evaluate_targets(results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
 
     * ``linear_probe_vs_random/<task>``: linear-probe accuracy minus random-init features', at the largest K,
       ``>= 10``.
-    * ``finetune_k4_best_vs_scratch``: best pretext task's fine-tune accuracy at K=4 minus scratch's, ``>= 10``.
+    * ``finetune_k4_best_vs_scratch``: best pretext task's fine-tune accuracy at K=4 minus scratch's (the better of
+      ``scratch`` and ``scratch_plain`` when both exist), ``>= 10``.
     * ``propagation/<task>_vs_lab`` (colorization, tracking_triplets): J&F minus the raw Lab pixels', ``> 0``;
       ``propagation/lab_vs_identity``: Lab J&F minus identity's, ``> 0``.
     * ``avc/heldout_accuracy``: held-out AVC accuracy (a fraction), ``>= 0.90``.
@@ -138,13 +142,19 @@ def evaluate_targets(results: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     elif tasks:
         for t in tasks:
             missing[f"linear_probe_vs_random/{t}"] = "linear probe not run"
-    scratch4 = _mean(summary, "finetune", "scratch", FINETUNE_K)
+    # The stronger of scratch under the benchmark's protocol and scratch fine-tuned the plain way (if run): a
+    # protocol that suits pretrained backbones (LP-FT, low backbone lr) must not win by handicapping scratch.
+    scratch_runs = {n: _mean(summary, "finetune", n, FINETUNE_K) for n in ("scratch", PLAIN_SCRATCH)}
+    scratch_runs = {n: v for n, v in scratch_runs.items() if v is not None}
+    scratch_name = max(scratch_runs, key=scratch_runs.__getitem__) if scratch_runs else None
+    scratch4 = scratch_runs.get(scratch_name) if scratch_name else None
     gains = {t: _mean(summary, "finetune", t, FINETUNE_K) for t in tasks}
     gains = {t: v for t, v in gains.items() if v is not None}
     if gains and scratch4 is not None:
         best = max(gains, key=gains.__getitem__)
         targets["finetune_k4_best_vs_scratch"] = _target(
-            100 * (gains[best] - scratch4), FINETUNE_MARGIN, ">=", task=best, accuracy=gains[best], scratch=scratch4
+            100 * (gains[best] - scratch4), FINETUNE_MARGIN, ">=", task=best, accuracy=gains[best], scratch=scratch4,
+            scratch_run=scratch_name,
         )
     else:
         missing["finetune_k4_best_vs_scratch"] = f"no fine-tune accuracy at K={FINETUNE_K} for scratch and a task"
@@ -454,7 +464,7 @@ def plot_accuracy_vs_labels(summary: Mapping[str, Any], path: str | Path) -> Pat
             mean = [100 * per_k[str(k)]["mean"] for k in ks]
             std = [100 * (per_k[str(k)]["std"] or 0.0) for k in ks]
             ax.errorbar(ks, mean, yerr=std, marker="o", capsize=3, label=init,
-                        linestyle="--" if init in ("scratch", "supervised") else "-")
+                        linestyle="--" if init in ("scratch", PLAIN_SCRATCH, "supervised") else "-")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("labelled videos per class (K)")
         ax.set_ylabel("video accuracy (%)")

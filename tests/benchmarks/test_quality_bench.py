@@ -326,3 +326,87 @@ def test_analysis_names_every_miss_with_its_numbers():
     assert any(line.startswith("linear_probe_vs_random/colorization: 25.0% vs random-init features 21.0%")
                for line in lines)
     assert any("held-out color_acc 0.600 vs chance 0.300" in line for line in lines)
+
+
+# ============ fine-tune protocol (LP-FT, backbone lr) ============
+def test_finetune_target_uses_the_stronger_scratch():
+    """With LP-FT the benchmark also fine-tunes scratch the plain way; the target compares with the better one."""
+    r = _results()
+    r["classification"]["finetune"]["scratch_plain"] = {"4": [0.30, 0.30]}
+    targets, _ = report.evaluate_targets(r)
+    t = targets["finetune_k4_best_vs_scratch"]
+    assert t["scratch_run"] == "scratch_plain" and t["scratch"] == pytest.approx(0.30)
+    assert t["value"] == pytest.approx(4.0) and t["met"] is False
+    r["classification"]["finetune"]["scratch_plain"] = {"4": [0.10, 0.10]}  # weaker: the protocol's scratch counts
+    t = report.evaluate_targets(r)[0]["finetune_k4_best_vs_scratch"]
+    assert t["scratch_run"] == "scratch" and t["value"] == pytest.approx(14.0)
+
+
+@pytest.fixture(scope="module")
+def tiny_finetune(tmp_path_factory, synth):
+    """A fine-tune config on a real (tiny) synthetic manifest and an in-memory clip cache of random clips."""
+    from types import SimpleNamespace
+
+    import torch
+
+    quality = _load("quality")
+    corpus = synth(tmp_path_factory.mktemp("ftcorpus") / "c", videos=4, frames=8, seed=0)
+    cfg = quality._finetune_config(quality.FINETUNE_RECIPE, corpus,
+                                   {"name": "tiny_cnn2d", "kwargs": {"width": 8}})
+    from vidssl.train.data import resolve_num_classes
+
+    nc = resolve_num_classes(cfg)
+    g = torch.Generator().manual_seed(0)
+    t, crop = cfg.data.num_frames, cfg.data.crop_size
+    cache = SimpleNamespace(
+        train_clips=torch.randint(0, 256, (6, 1, t, 3, crop + 8, crop + 8), generator=g, dtype=torch.uint8),
+        train_labels=torch.arange(6) % nc,
+        test_clips=torch.randint(0, 256, (4, 1, t, 3, crop, crop), generator=g, dtype=torch.uint8),
+        test_labels=torch.arange(4) % nc, crop=crop)
+    return quality, cfg, cache
+
+
+def _capture_task(quality, monkeypatch):
+    built = []
+    original = quality._build_classifier
+
+    def build(*args, **kwargs):
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(quality, "_build_classifier", build)
+    return built
+
+
+def test_finetune_starts_from_the_linear_probe_head(tiny_finetune, monkeypatch):
+    import torch
+
+    quality, cfg, cache = tiny_finetune
+    built = _capture_task(quality, monkeypatch)
+    head = {k: torch.full_like(v, 0.01 * i) for i, (k, v) in
+            enumerate(quality._build_classifier(cfg, None, 0).head.state_dict().items())}
+    acc = quality.finetune(cfg, None, cache, [0, 1, 2, 3, 4, 5], seed=0, steps=0, batch_size=4, head_state=head)
+    assert 0.0 <= acc <= 1.0
+    for k, v in built[-1].head.state_dict().items():
+        assert torch.equal(v, head[k]), k  # no steps: exactly the probe's head
+
+
+def test_finetune_backbone_lr_mult_scales_only_the_backbone(tiny_finetune, monkeypatch):
+    import torch
+
+    quality, cfg, cache = tiny_finetune
+    built = _capture_task(quality, monkeypatch)
+    before = {k: v.clone() for k, v in quality._build_classifier(cfg, None, 0).state_dict().items()}
+    quality.finetune(cfg, None, cache, [0, 1, 2, 3, 4, 5], seed=0, steps=3, batch_size=4, backbone_lr_mult=0.0)
+    task = built[-1]
+    backbone_ids = {id(p) for p in task.backbone.parameters()}
+    assert backbone_ids
+    for name, p in task.named_parameters():
+        changed = not torch.equal(p.detach(), before[name])
+        assert changed != (id(p) in backbone_ids), name  # backbone unchanged (lr 0), head trained
+
+
+def test_finetune_head_init_must_match(tiny_finetune):
+    quality, cfg, cache = tiny_finetune
+    with pytest.raises(ValueError, match="head_init: fresh"):
+        quality.finetune(cfg, None, cache, [0, 1], seed=0, steps=0, batch_size=2, head_state={"nope": 1})

@@ -98,6 +98,25 @@ def test_load_run_backbone_restores_weights_and_normalisation(tmp_path):
     torch.testing.assert_close(ext.mean.flatten(), torch.full((3,), 0.5))
 
 
+def test_colorization_runs_are_fed_gray_frames_as_in_training(tmp_path):
+    """A colourisation backbone only ever saw Lab lightness (L/100 replicated, normalised like RGB): same at test."""
+    from vidssl.data.transforms.lab import rgb_to_lab
+
+    net = save_run(tmp_path / "color", kwargs={"width": 8})
+    ckpt = torch.load(tmp_path / "color" / "checkpoint.pt", weights_only=True)
+    ckpt["config"]["task"] = {"name": "colorization"}
+    torch.save(ckpt, tmp_path / "color" / "checkpoint.pt")
+    run = load_run_backbone(tmp_path / "color")
+    ext = run.features()
+    assert run.grayscale and ext.grayscale and ext.gray_like_rgb
+    x = frames()
+    gray = (rgb_to_lab(x)[:, :1] / 100.0).expand(-1, 3, -1, -1)
+    expected = net.eval().forward_features((gray - 0.5) / 0.2)
+    torch.testing.assert_close(ext(x), expected)
+    save_run(tmp_path / "rgb", kwargs={"width": 8})  # any other task keeps colour input
+    assert not load_run_backbone(tmp_path / "rgb").features().grayscale
+
+
 def test_load_run_backbone_stride_override_keeps_weights(tmp_path):
     save_run(tmp_path / "run", kwargs={"width": 8})
     dense = load_run_backbone(tmp_path / "run" / "checkpoint.pt", output_stride=4)

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 Similarity = Literal["cosine", "euclidean"]
+# Pretext tasks whose backbone only ever sees gray frames (Lab lightness): their features are computed on gray input.
+GRAY_INPUT_TASKS = frozenset({"colorization"})
 
 
 class FeatureExtractor(Protocol):
@@ -92,6 +94,11 @@ class BackboneFeatures:
         device: where to run.
         grayscale: feed the Lab lightness only, ``(L - 50) / 50`` as one channel (colourisation backbones trained on
             gray input; chosen automatically when the first convolution has one input channel).
+        gray_like_rgb: with ``grayscale``, feed ``L / 100`` replicated to the first convolution's input channels and
+            normalised with ``mean`` / ``std`` instead: the input convention of
+            :meth:`vidssl.tasks.colorization.Colorization.network_input`, so a colourisation checkpoint sees at test
+            time exactly what it was trained on (Vondrick et al. track on gray frames; colour input would be a
+            domain shift for features that never saw chroma).
     """
 
     similarity: Similarity = "cosine"
@@ -105,6 +112,7 @@ class BackboneFeatures:
         std: Sequence[float] = IMAGENET_STD,
         device: str | torch.device = "cpu",
         grayscale: bool | None = None,
+        gray_like_rgb: bool = False,
     ) -> None:
         layout = getattr(backbone, "input_layout", "BCHW")
         if layout != "BCHW":
@@ -118,16 +126,20 @@ class BackboneFeatures:
         self.device = torch.device(device)
         self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        first = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
+        self.in_channels = first.in_channels if first is not None else 3
         if grayscale is None:
-            first = next((m for m in backbone.modules() if isinstance(m, nn.Conv2d)), None)
-            grayscale = first is not None and first.in_channels == 1
-        self.grayscale = grayscale
+            grayscale = self.in_channels == 1
+        self.grayscale, self.gray_like_rgb = grayscale, gray_like_rgb
 
     @torch.no_grad()
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         """``uint8 [N, 3, H, W] -> float [N, D, H/s, W/s]``."""
         x = frames.to(self.device)
-        if self.grayscale:
+        if self.grayscale and self.gray_like_rgb:
+            c = self.in_channels
+            x = ((rgb_to_lab(x)[:, :1] / 100.0).expand(-1, c, -1, -1) - self.mean[:, :c]) / self.std[:, :c]
+        elif self.grayscale:
             x = (rgb_to_lab(x)[:, :1] - 50.0) / 50.0
         else:
             x = (x.float() / 255.0 - self.mean) / self.std
@@ -162,6 +174,8 @@ class RunBackbone:
         mean: normalisation mean from the run's ``data.mean`` (ImageNet when absent).
         std: normalisation std from ``data.std``.
         path: the checkpoint file read.
+        grayscale: the run trained the backbone on gray frames (``task.name`` colorization): features are computed
+            on gray input with the task's convention.
     """
 
     backbone: nn.Module
@@ -170,10 +184,12 @@ class RunBackbone:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     path: Path
+    grayscale: bool = False
 
     def features(self, device: str = "cpu", label: str = "checkpoint") -> BackboneFeatures:
-        """A :class:`BackboneFeatures` over this backbone with the run's normalisation."""
-        return BackboneFeatures(self.backbone, name=label, mean=self.mean, std=self.std, device=device)
+        """A :class:`BackboneFeatures` with the run's normalisation (gray input if the run trained on gray)."""
+        return BackboneFeatures(self.backbone, name=label, mean=self.mean, std=self.std, device=device,
+                                grayscale=self.grayscale or None, gray_like_rgb=self.grayscale)
 
 
 def _read_checkpoint(run: str | Path) -> tuple[Path, Mapping[str, Any]]:
@@ -233,4 +249,5 @@ def load_run_backbone(run: str | Path, *, res3_if_resnet: bool = False, **overri
     data = config.get("data") or {}
     mean = tuple(float(x) for x in data.get("mean", IMAGENET_MEAN))
     std = tuple(float(x) for x in data.get("std", IMAGENET_STD))
-    return RunBackbone(net.eval(), model["name"], kwargs, mean, std, path)
+    gray = str((config.get("task") or {}).get("name", "")) in GRAY_INPUT_TASKS
+    return RunBackbone(net.eval(), model["name"], kwargs, mean, std, path, grayscale=gray)
