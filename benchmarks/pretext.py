@@ -5,9 +5,10 @@
 For every registered pretext task whose module exposes ``BENCHMARK`` (:class:`vidssl.tasks.base.PretextBenchmarkSpec`):
 
 1. the synthetic corpus is generated once (``python -m data_tools synth``, seeded) and shared by all tasks, plus one
-   control corpus per distinct ``BENCHMARK.control.synth_flags`` (e.g. ``--static``, ``--mismatched-audio``), made
-   with the same seed and size;
-2. **trained**: the task's tiny recipe (``BENCHMARK.recipe``) is trained on the normal corpus with
+   corpus per distinct set of extra flags: a task's own ``BENCHMARK.synth_flags`` (AVC trains on
+   ``--neutral-background``) and its control's, ``BENCHMARK.synth_flags + BENCHMARK.control.synth_flags`` (e.g.
+   ``--static``; ``--mismatched-audio --neutral-background``), all with the same seed and size;
+2. **trained**: the task's tiny recipe (``BENCHMARK.recipe``) is trained on its corpus with
    ``python -m vidssl pretrain`` (a subprocess per run), which validates the task on the corpus's held-out ``val``
    split at the end (task diagnostics in eval mode, fixed draws: ``metrics.json["val"]``, see
    :func:`vidssl.train.evaluation.pretext_evaluator`); the figure is ``val[BENCHMARK.metric]``;
@@ -28,10 +29,11 @@ at chance within 3 standard errors (at least 0.03), the run folders and the cont
 
 ``--quick`` (the slow test suite) uses a smaller corpus and fewer epochs, plus a task's ``BENCHMARK.quick_overrides``
 when its spec has that optional attribute (a tuple of overrides, e.g. ``("run.epochs=8",)`` for a task that needs a
-longer short run); without it the recipes run as written on a 400-video corpus. ``--set KEY=VALUE`` adds recipe
-overrides to every run, last (e.g. ``--set run.threads=1``). Overrides apply in this order: the mode's, the task's
-quick ones, the control's, ``--set``. The exit status is 1 when a task failed (its log tail is printed and its error
-is in ``failed``).
+longer short run) and ``BENCHMARK.quick_videos`` (a larger size for the corpora that task trains and controls on:
+AVC memorises 84 training videos); without it the recipes run as written on a 400-video corpus. ``--set KEY=VALUE``
+adds recipe overrides to every run, last (e.g. ``--set run.threads=1``). Overrides apply in this order: the mode's,
+the task's quick ones, the control's, ``--set``. The exit status is 1 when a task failed (its log tail is printed
+and its error is in ``failed``).
 """
 
 from __future__ import annotations
@@ -205,6 +207,16 @@ def corpus_key(flags: Sequence[str]) -> str:
     return "_".join(["corpus", *parts])
 
 
+def corpus_videos(specs: Mapping[str, PretextBenchmarkSpec], flags: tuple[str, ...], mode: Mode) -> int:
+    """Size of the corpus made with ``flags``.
+
+    The mode's, raised in ``--quick`` to the largest ``quick_videos`` of the tasks that train or control on it.
+    """
+    users = [s for s in specs.values() if flags in (s.corpus_flags, s.control_flags)]
+    need = [int(getattr(s, "quick_videos", 0) or 0) for s in users] if mode.quick else []
+    return max([mode.videos, *need])
+
+
 # ============ subprocesses ============
 def _run(cmd: Sequence[str], log: Path, timeout: float) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -218,14 +230,20 @@ def _run(cmd: Sequence[str], log: Path, timeout: float) -> None:
         raise RunFailed(f"exit {proc.returncode}: {' '.join(cmd[:6])} ... (log {log})\n{tail}")
 
 
-def synthesize(settings: Settings, flags: Sequence[str] = ()) -> Path:
-    """Generate (or reuse, when complete) the synthetic corpus with ``flags``; returns its manifest."""
+def synthesize(settings: Settings, flags: Sequence[str] = (), videos: int | None = None) -> Path:
+    """Generate (or reuse, when complete) the synthetic corpus with ``flags``; returns its manifest.
+
+    Args:
+        settings: benchmark settings (mode: size and length).
+        flags: extra synth flags.
+        videos: corpus size (default: the mode's).
+    """
     out = settings.work / corpus_key(flags)
     manifest = out / "manifest.csv"
     if manifest.is_file():
         return manifest
     m = settings.mode
-    cmd = [settings.python, "-m", "data_tools", "synth", str(out), "--videos", str(m.videos), "--frames",
+    cmd = [settings.python, "-m", "data_tools", "synth", str(out), "--videos", str(videos or m.videos), "--frames",
            str(m.frames), "--seed", str(settings.seed), "--quiet", "--overwrite", *flags]
     _run(cmd, settings.work / "logs" / f"{corpus_key(flags)}.log", settings.timeout)
     if not manifest.is_file():
@@ -265,7 +283,8 @@ def run_task(name: str, spec: PretextBenchmarkSpec, manifests: Mapping[tuple[str
     Args:
         name: task name.
         spec: its ``BENCHMARK``.
-        manifests: synth flags → manifest (``()`` is the normal corpus; the control's flags must be present).
+        manifests: sorted synth flags → manifest (``()`` is the default corpus); ``spec.corpus_flags`` and
+            ``spec.control_flags`` must be present.
         settings: benchmark settings.
         runner: trains one run and returns its metrics; default :func:`train_run` (tests pass a fake).
     """
@@ -276,9 +295,10 @@ def run_task(name: str, spec: PretextBenchmarkSpec, manifests: Mapping[tuple[str
     runs = settings.work / "runs" / name
     quick = tuple(getattr(spec, "quick_overrides", ())) if settings.mode.quick else ()
     t0 = time.perf_counter()
-    trained = _held_out(runner(spec.recipe, manifests[()], runs / "trained", quick, settings), spec.metric, "trained")
+    trained = _held_out(runner(spec.recipe, manifests[spec.corpus_flags], runs / "trained", quick, settings),
+                        spec.metric, "trained")
     t1 = time.perf_counter()
-    control = _held_out(runner(spec.recipe, manifests[tuple(c.synth_flags)], runs / "control",
+    control = _held_out(runner(spec.recipe, manifests[spec.control_flags], runs / "control",
                                (*quick, *c.overrides), settings), spec.metric, "control")
     t2 = time.perf_counter()
     chance, control_chance = chance_of(spec, trained), chance_of(spec, control)
@@ -293,6 +313,7 @@ def run_task(name: str, spec: PretextBenchmarkSpec, manifests: Mapping[tuple[str
         "control_se": se,
         "control_at_chance": abs(float(control[spec.metric]) - control_chance) <= tolerance,
         "held_out_examples": {"trained": trained.get("examples"), "control": control.get("examples")},
+        "corpus_flags": list(spec.corpus_flags),
         "control": {"synth_flags": list(c.synth_flags), "overrides": list(c.overrides),
                     "description": c.description},
         "recipe": spec.recipe,
@@ -397,14 +418,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "work": str(settings.work), "corpus_seconds": {}}
     try:
         manifests: dict[tuple[str, ...], Path] = {}
-        for flags in [(), *sorted({tuple(s.control.synth_flags) for s in specs.values()} - {()})]:
+        wanted = {f for s in specs.values() for f in (s.corpus_flags, s.control_flags)} - {()}
+        for flags in [(), *sorted(wanted)]:
             t0 = time.perf_counter()
-            print(f"synth {corpus_key(flags)} ({mode.videos} videos)...", file=sys.stderr, flush=True)
+            videos = corpus_videos(specs, flags, mode)
+            print(f"synth {corpus_key(flags)} ({videos} videos)...", file=sys.stderr, flush=True)
             try:
-                manifests[flags] = synthesize(settings, flags)
+                manifests[flags] = synthesize(settings, flags, videos)
             except (RunFailed, subprocess.TimeoutExpired) as err:
                 print(f"corpus {corpus_key(flags)} failed: {err}", file=sys.stderr)
-                for name in [n for n, s in specs.items() if not flags or tuple(s.control.synth_flags) == flags]:
+                for name in [n for n, s in specs.items() if flags in (s.corpus_flags, s.control_flags)]:
                     failed.setdefault(name, f"corpus {corpus_key(flags)}: {str(err).splitlines()[0]}")
             config["corpus_seconds"][corpus_key(flags)] = time.perf_counter() - t0
         for name, spec in specs.items():

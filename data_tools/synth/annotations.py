@@ -153,8 +153,9 @@ def gt_record(video: RenderedVideo, config: SynthConfig, split: str, files: dict
             "angles are radians clockwise on screen, 0 = pointing right (the main object's marker dot points there)"
         ),
         "background": {
-            "colour": HUES[scene.background_hue][0],
-            "hue_index": scene.background_hue,
+            # null hue: painted gray (SynthConfig.neutral_background)
+            "colour": "gray" if config.neutral_background else HUES[scene.background_hue][0],
+            "hue_index": None if config.neutral_background else scene.background_hue,
             "texture": {"kind": scene.background.kind, "period": round(scene.background.period, 3)},
             "lightness": [round(x, 2) for x in scene.background_lightness],
             "pan": _rows(scene.pan),

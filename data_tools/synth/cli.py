@@ -92,6 +92,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="shortcut control: each video carries another video's audio (AV correspondence must score chance)",
     )  # fmt: skip
     parser.add_argument(
+        "--neutral-background", action="store_true",
+        help="gray backgrounds instead of one of the eight hues (same scenes otherwise). Use it for audio-visual "
+        "correspondence on a few hundred videos: a hued background is a per-video key that AVC memorises",
+    )  # fmt: skip
+    parser.add_argument(
         "--workers", type=int, default=None,
         help=f"worker processes (default: CPUs available, here {default_workers()}); results do not depend on it",
     )  # fmt: skip
@@ -121,6 +126,7 @@ def main(args: argparse.Namespace) -> int:
             max_distractors=args.max_distractors,
             static=args.static,
             mismatched_audio=args.mismatched_audio,
+            neutral_background=args.neutral_background,
             gop=args.gop,
             crf=args.crf,
             preset=args.preset,

@@ -75,6 +75,10 @@ class SynthConfig:
         max_distractors: distractor objects per video are drawn uniformly from ``0..max_distractors``.
         static: shortcut control: every frame is frame 0, nothing moves, no impact clicks.
         mismatched_audio: shortcut control: each video carries another video's audio (seeded derangement).
+        neutral_background: paint the background gray (chroma 0) instead of one of the eight hues. Every other
+            random decision is unchanged, so the same seed gives the same scenes. With hued backgrounds the frame's
+            dominant colour is a per-video key unrelated to the sound, which audio-visual correspondence memorises
+            on a few hundred videos instead of learning colour -> pitch (docs/notes/tasks_sal_avc.md).
         gop: keyframe interval of the H.264 stream (x264 ``keyint``); 250 = x264's default, a "raw" corpus.
         crf: x264 constant rate factor (lower = better quality; 18 keeps the fine textures).
         preset: x264 speed preset.
@@ -90,6 +94,7 @@ class SynthConfig:
     max_distractors: int = 2
     static: bool = False
     mismatched_audio: bool = False
+    neutral_background: bool = False
     gop: int = 250
     crf: float = 18.0
     preset: str = "veryfast"

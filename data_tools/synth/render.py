@@ -91,7 +91,7 @@ def render_frames(scene: Scene, config: SynthConfig) -> tuple[np.ndarray, np.nda
     bg = texture_value(scene.background, xs[None] + pan[:, 0], ys[None] + pan[:, 1])
     lo, hi = scene.background_lightness
     lightness = lo + (hi - lo) * bg
-    hue = np.full((steps, h, w), scene.background_hue, dtype=np.intp)
+    hue = np.full((steps, h, w), NEUTRAL if config.neutral_background else scene.background_hue, dtype=np.intp)
     masks = np.zeros((steps, h, w), dtype=np.uint8)
     for obj in sorted(scene.objects, key=lambda o: o.depth):
         tr = scene.tracks[obj.object_id - 1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import math
@@ -112,13 +111,39 @@ def test_run_task_trains_on_the_control_corpus_or_with_the_control_overrides(tmp
     assert r.details["control_chance"] == 0.36 and r.details["chance_source"] == "majority_acc"
 
 
-@dataclasses.dataclass(frozen=True)
-class QuickSpec(PretextBenchmarkSpec):
-    quick_overrides: tuple[str, ...] = ()
+def test_a_task_with_its_own_corpus_flags_trains_there_and_its_control_adds_the_control_flags(tmp_path):
+    avc = PretextBenchmarkSpec("avc_acc", 0.5, ControlSpec(synth_flags=("--mismatched-audio",)),
+                               "configs/pretrain/fake3_tiny.yaml", synth_flags=("--neutral-background",))
+    assert avc.corpus_flags == ("--neutral-background",)
+    assert avc.control_flags == ("--mismatched-audio", "--neutral-background")
+    assert FOREIGN.control_flags == FOREIGN.corpus_flags == ()  # an override-only control shares the corpus
+    manifests = {(): tmp_path / "corpus.csv", avc.corpus_flags: tmp_path / "gray.csv",
+                 avc.control_flags: tmp_path / "gray_mismatched.csv"}
+    used = []
+
+    def runner(recipe, manifest, out_dir, overrides, settings):
+        used.append((out_dir.name, manifest.name))
+        return {"val": {"avc_acc": 0.5 if out_dir.name == "control" else 0.7, "examples": 400.0}}
+
+    r = bench.run_task("avc", avc, manifests, _settings(tmp_path), runner)
+    assert used == [("trained", "gray.csv"), ("control", "gray_mismatched.csv")]
+    assert r.details["corpus_flags"] == ["--neutral-background"] and r.details["control_at_chance"]
+
+
+def test_quick_videos_enlarge_only_the_corpora_of_the_task_that_asks():
+    big = PretextBenchmarkSpec("avc_acc", 0.5, ControlSpec(synth_flags=("--mismatched-audio",)), "r.yaml",
+                               synth_flags=("--neutral-background",), quick_videos=400)
+    specs = {"avc": big, "sl": STATIC}
+    assert bench.corpus_videos(specs, ("--neutral-background",), bench.QUICK) == 400
+    assert bench.corpus_videos(specs, ("--mismatched-audio", "--neutral-background"), bench.QUICK) == 400
+    assert bench.corpus_videos(specs, (), bench.QUICK) == bench.QUICK.videos == 120
+    assert bench.corpus_videos(specs, ("--static",), bench.QUICK) == 120
+    assert bench.corpus_videos(specs, ("--neutral-background",), bench.FULL) == bench.FULL.videos
 
 
 def test_quick_mode_adds_the_tasks_optional_quick_overrides_before_the_controls(tmp_path):
-    spec = QuickSpec("color_acc", 0.1, ControlSpec(overrides=("task.control=foreign",)), "r.yaml", ("run.epochs=9",))
+    spec = PretextBenchmarkSpec("color_acc", 0.1, ControlSpec(overrides=("task.control=foreign",)), "r.yaml",
+                                quick_overrides=("run.epochs=9",))
     seen = []
 
     def runner(recipe, manifest, out_dir, overrides, settings):
@@ -168,7 +193,7 @@ def test_discover_runs_tasks_with_a_benchmark_and_says_why_others_are_skipped(fa
 def test_main_synthesizes_each_corpus_once_and_writes_results(fake_tasks, monkeypatch, tmp_path, capsys):
     made = []
 
-    def synthesize(settings, flags=()):
+    def synthesize(settings, flags=(), videos=None):
         made.append(tuple(flags))
         return settings.work / bench.corpus_key(flags) / "manifest.csv"
 
@@ -191,7 +216,7 @@ def test_main_synthesizes_each_corpus_once_and_writes_results(fake_tasks, monkey
 
 
 def test_main_reports_a_failed_task_and_exits_1(fake_tasks, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(bench, "synthesize", lambda settings, flags=(): tmp_path / "m.csv")
+    monkeypatch.setattr(bench, "synthesize", lambda settings, flags=(), videos=None: tmp_path / "m.csv")
 
     def broken(*args):
         raise bench.RunFailed("exit 1: pretrain ... (log x)\nTraceback")

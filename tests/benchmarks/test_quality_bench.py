@@ -261,6 +261,35 @@ def test_corpus_with_other_settings_is_refused(tmp_path):
         quality.ensure_corpus(corpus, quality._synth_spec({"videos": 60, "seed": 0, "splits": [0.6, 0.1, 0.3]}))
 
 
+def test_pretext_control_of_a_task_with_its_own_corpus_adds_the_control_flags(tmp_path, monkeypatch):
+    """AVC pretrains on --neutral-background; its control corpus is that plus --mismatched-audio."""
+    from vidssl.tasks.base import ControlSpec, PretextBenchmarkSpec
+
+    quality = _load("quality")
+    spec = PretextBenchmarkSpec("avc_acc", 0.5, ControlSpec(synth_flags=("--mismatched-audio",)),
+                                "configs/pretrain/av_correspondence_tiny.yaml", synth_flags=("--neutral-background",))
+    made, trained = [], []
+    monkeypatch.setattr(quality, "ensure_corpus", lambda path, cspec, **kw: made.append((path.name, cspec)) or {})
+    monkeypatch.setattr(quality, "make_stamp", lambda *a, **k: {})
+
+    def fake_pretraining(name, recipe, overrides, run_dir, stamp):
+        trained.append((name, [o for o in overrides if o.startswith("data.manifest=")]))
+        return {"metrics": {"val": {"avc_acc": 0.49, "examples": 300.0}}, "command": "vidssl pretrain ..."}
+
+    monkeypatch.setattr(quality, "run_pretraining", fake_pretraining)
+    run = tmp_path / "runs" / "avc"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"val": {"avc_acc": 0.72, "examples": 400.0}}))
+    preset = {"pretrain": {}, "pretext": {"control_videos": 300}, "corpus": {}}
+    main_spec = quality._synth_spec({"videos": 1000, "seed": 0})
+    results, _ = quality.run_pretext({"avc": spec}, {"avc": run}, main_spec, {"avc": tmp_path / "corpora" / "gray"},
+                                     tmp_path, preset, {}, 1)
+    folder = "mismatched_audio_neutral_background"
+    assert made == [(folder, {**main_spec, "videos": 300, "flags": ["--mismatched-audio", "--neutral-background"]})]
+    assert trained == [("avc (control)", [f"data.manifest={tmp_path / 'controls' / folder / 'manifest.csv'}"])]
+    assert results["avc"]["value"] == 0.72 and results["avc"]["control"]["value"] == 0.49
+
+
 def test_cli_mismatch_exit_status(tmp_path, monkeypatch):
     """A reused --out with a corpus of other settings: exit 3, no results written."""
     quality = _load("quality")

@@ -85,6 +85,14 @@ def test_real_registry_has_a_usable_task() -> None:
     assert (demo.CONFIGS / "pretrain" / f"{task}_tiny.yaml").is_file()
 
 
+def test_av_correspondence_demo_synthesizes_gray_backgrounds(tmp_path: Path) -> None:
+    avc = _plan(tmp_path, "--task", "av_correspondence")
+    assert "--neutral-background" in demo.synth_command(avc)
+    assert demo.stage_params(avc)["synth"]["flags"] == ["--neutral-background"]
+    sal = _plan(tmp_path, "--task", "shuffle_and_learn")
+    assert "--neutral-background" not in demo.synth_command(sal) and demo.stage_params(sal)["synth"]["flags"] == []
+
+
 def test_commands_share_seed_budget_and_differ_only_in_init(tmp_path: Path) -> None:
     plan = _plan(tmp_path, "--seed", "3", "--labels-per-class", "5")
     synth = demo.synth_command(plan)

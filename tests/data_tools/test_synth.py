@@ -211,6 +211,21 @@ def test_masks_line_up_with_coloured_pixels(videos):
             assert ok[inside].mean() > 0.97, (v.video_id, obj)
 
 
+def test_neutral_background_is_gray_and_changes_nothing_else(videos):
+    gray_cfg = dataclasses.replace(CFG, neutral_background=True)
+    for v in videos[:2]:
+        g = render_video(gray_cfg, v.index)
+        lab = srgb_to_lab(g.frames.astype(np.float64) / 255.0)
+        chroma = np.hypot(lab[..., 1], lab[..., 2])
+        bg = g.masks == 0
+        assert np.percentile(chroma[bg], 99) < 2.0  # background is achromatic
+        assert chroma[~bg].mean() > 10  # objects keep their hues (outlines and the marker are gray)
+        np.testing.assert_array_equal(g.masks, v.masks)  # same scene, same random decisions
+        np.testing.assert_array_equal(g.frames[~bg], v.frames[~bg])
+        np.testing.assert_array_equal(g.audio, v.audio)
+        assert g.label == v.label
+
+
 def test_boxes_and_centroids_match_masks(videos):
     for v in videos:
         for k in range(len(v.scene.objects)):

@@ -179,6 +179,19 @@ def test_mismatched_audio_control(tmp_path):
     assert not (out / "davis" / "JPEGImages").exists()
 
 
+def test_neutral_background_corpus_through_the_cli(tmp_path):
+    from data_tools.__main__ import main as data_main
+
+    out = tmp_path / "gray"
+    argv = ["synth", str(out), "--videos", "2", "--frames", "8", "--neutral-background", "--mismatched-audio",
+            "--davis-frames", "none", "--workers", "1", "--quiet"]
+    assert data_main(argv) == 0
+    cfg = json.loads((out / "synth_config.json").read_text())["config"]
+    assert cfg["neutral_background"] and cfg["mismatched_audio"]
+    gt = json.loads((out / "gt" / "v00000.json").read_text())
+    assert gt["background"]["colour"] == "gray" and gt["background"]["hue_index"] is None
+
+
 def test_static_control_on_disk(tmp_path):
     out = tmp_path / "static"
     generate_corpus(out, 2, seed=0, config=dataclasses.replace(CFG, static=True), workers=1, progress=False)

@@ -254,10 +254,20 @@ def build_plan(args: argparse.Namespace, available: Sequence[str] | None = None)
 # commands
 
 
+def task_synth_flags(task: str) -> tuple[str, ...]:
+    """Corpus flags the task's benchmark trains on (``BENCHMARK.synth_flags``; AVC: ``--neutral-background``)."""
+    if task == "supervised":
+        return ()
+    from vidssl.tasks.registry import task_module
+
+    spec = getattr(task_module(task), "BENCHMARK", None)
+    return tuple(getattr(spec, "corpus_flags", ()))
+
+
 def synth_command(plan: DemoPlan, overwrite: bool = False) -> list[str]:
-    """``vidssl-data synth`` for the demo corpus."""
+    """``vidssl-data synth`` for the demo corpus (with the task's corpus flags, so it learns as benchmarked)."""
     cmd = [plan.python, "-m", "data_tools", "synth", str(plan.corpus), "--videos", str(plan.sizes.videos),
-           "--seed", str(plan.seed), "--frames", str(plan.sizes.frames)]  # fmt: skip
+           "--seed", str(plan.seed), "--frames", str(plan.sizes.frames), *task_synth_flags(plan.task)]  # fmt: skip
     return [*cmd, "--overwrite"] if overwrite else cmd
 
 
@@ -379,7 +389,7 @@ def stage_outputs(plan: DemoPlan) -> dict[str, list[Path]]:
 def stage_params(plan: DemoPlan) -> dict[str, dict[str, Any]]:
     """What each stage's result depends on, upstream stages included: a change redoes the stage."""
     s = plan.sizes
-    synth = {"videos": s.videos, "frames": s.frames, "seed": plan.seed}
+    synth = {"videos": s.videos, "frames": s.frames, "seed": plan.seed, "flags": list(task_synth_flags(plan.task))}
     prep = {**synth}
     pretrain = {**prep, "task": plan.task, "recipe": str(plan.recipe), "epochs": s.pretrain_epochs,
                 "max_steps": s.max_steps_per_epoch}  # fmt: skip

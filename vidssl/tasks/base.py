@@ -123,12 +123,32 @@ class PretextBenchmarkSpec:
             (e.g. colorization's majority-colour baseline).
         control: how to build the unsolvable control.
         recipe: the tiny recipe, relative to the repository root.
+        synth_flags: flags for ``vidssl-data synth`` of the corpus the task pretrains on in the benchmarks (empty =
+            the default corpus). The control corpus is made with these flags plus ``control.synth_flags``, so the
+            control differs from the trained run only in what makes the task unsolvable.
+        quick_overrides: recipe overrides added in ``benchmarks/pretext.py --quick`` (a 120-video corpus and 4
+            epochs) for a task that needs more steps there, e.g. ``("run.epochs=8",)``; also given to its control.
+        quick_videos: minimum size of the task's corpora in ``--quick`` (0 = the mode's); for a task that
+            memorises a small corpus, best combined with its own ``synth_flags`` so the shared corpus stays small.
     """
 
     metric: str
     chance: float | str
     control: ControlSpec
     recipe: str
+    synth_flags: tuple[str, ...] = ()
+    quick_overrides: tuple[str, ...] = ()
+    quick_videos: int = 0
+
+    @property
+    def corpus_flags(self) -> tuple[str, ...]:
+        """Synth flags of the corpus the task trains on (sorted; ``()`` = the default corpus)."""
+        return tuple(sorted(self.synth_flags))
+
+    @property
+    def control_flags(self) -> tuple[str, ...]:
+        """Synth flags of its control corpus (sorted; equal to :attr:`corpus_flags` for an override-only control)."""
+        return tuple(sorted({*self.synth_flags, *self.control.synth_flags}))
 
 
 def as_module(task: Task) -> nn.Module:
