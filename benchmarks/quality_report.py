@@ -404,12 +404,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_readme_section(results: Mapping[str, Any], plot: str = "") -> str:
+def render_readme_section(results: Mapping[str, Any], plot: str = "", source: str = "") -> str:
     """The README's "Results" section: the targets and accuracy tables of ``results.md``, numbers only.
 
     Args:
         results: the benchmark results.
         plot: path of the accuracy plot relative to the README (omitted when empty).
+        source: folder (relative to the README) holding a copy of the full report, linked when given.
     """
     md = render_markdown(results)
     keep: list[str] = []
@@ -429,7 +430,8 @@ def render_readme_section(results: Mapping[str, Any], plot: str = "") -> str:
         "",
         f"Generated from `results.md` of `{results.get('command', '?')}` ({results.get('preset', '?')} preset, "
         f"{results.get('seconds', 0) / 60:.0f} min, {(results.get('machine') or {}).get('cpus', '?')} CPUs); "
-        "rerun it to reproduce. Accuracies in %, mean ± std over seeds.",
+        + (f"the full report, JSON and plots are in [`{source}/`]({source}/); " if source else "")
+        + "rerun it to reproduce. Accuracies in %, mean ± std over seeds.",
         "",
     ]
     tail = ["", f"![accuracy vs labels per class]({plot})"] if plot else []
@@ -513,3 +515,34 @@ def plot_pretext_curves(logs: Mapping[str, Sequence[Mapping[str, Any]]], path: s
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+# ============ command line ============
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the README "Results" section of a finished run, with the plot path as the README will see it.
+
+    Copy ``DIR/results.md``, ``results.json`` and ``plots/`` to e.g. ``docs/results/quality_full/``, then run
+    ``python benchmarks/quality_report.py docs/results/quality_full/results.json --copy docs/results/quality_full``.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="quality_report", description=main.__doc__)
+    parser.add_argument("results", help="results.json written by benchmarks/quality.py")
+    parser.add_argument("--copy", default="", metavar="DIR",
+                        help="where the report, JSON and plots were copied, relative to the README: the section "
+                        "links it and shows DIR/plots/accuracy_vs_labels.png")  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        results = json.loads(Path(args.results).read_text())
+    except (OSError, ValueError) as err:
+        print(f"quality_report: cannot read {args.results}: {err}; pass the results.json of a finished run")
+        return 2
+    copy = args.copy.rstrip("/")
+    plot = f"{copy}/plots/accuracy_vs_labels.png"
+    plot = plot if copy and Path(plot).is_file() else ""
+    print(render_readme_section(results, plot, source=copy), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -344,6 +344,23 @@ def test_readme_section_keeps_numbers_only():
     assert "![accuracy vs labels per class](bench/plots/accuracy_vs_labels.png)" in text
 
 
+def test_readme_section_from_the_command_line(tmp_path, capsys):
+    r = _results(command="python benchmarks/quality.py --out X", preset="full", seconds=60.0, machine={"cpus": 2})
+    r["classification_summary"] = report.summarize_classification(r["classification"])
+    r["targets"], r["targets_not_evaluated"] = report.evaluate_targets(r)
+    copy = tmp_path / "docs" / "results" / "q"
+    (copy / "plots").mkdir(parents=True)
+    (copy / "plots" / "accuracy_vs_labels.png").write_bytes(b"png")
+    (copy / "results.json").write_text(json.dumps(r))
+    assert report.main([str(copy / "results.json"), "--copy", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("## Results")
+    assert f"![accuracy vs labels per class]({copy}/plots/accuracy_vs_labels.png)" in out
+    assert f"[`{copy}/`]({copy}/)" in out
+    assert report.main([str(tmp_path / "missing.json")]) == 2
+    assert "cannot read" in capsys.readouterr().out
+
+
 def test_analysis_names_every_miss_with_its_numbers():
     quality = _load("quality")
     r = _results(preset="full", preset_settings={"pretrain": {"epochs": 4, "max_steps_per_epoch": 25}})

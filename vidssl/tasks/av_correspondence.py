@@ -32,10 +32,15 @@ The curriculum clock ``steps`` is a buffer (saved in checkpoints); ``plan`` runs
 forked from the training process at the start of every epoch, so the hard-negative share switches on at the first
 epoch boundary after ``hard_after_steps`` (with ``num_workers=0`` it switches on at that exact step).
 
+Data: on the synthetic corpus the task trains on ``vidssl-data synth --neutral-background`` (gray backgrounds, same
+scenes): a hued background is a per-video key unrelated to the sound, and on a few hundred videos the model memorises
+background -> soundtrack (held-out 0.46) instead of learning colour -> pitch (0.72 with the tiny preset, 280 training
+videos, 350 steps; docs/notes/tasks_sal_avc.md). Real corpora need many videos for the same reason (L3: ~500 k).
+
 Diagnostics: ``avc_acc`` (accuracy, chance 0.5 at ``p_aligned = 0.5``), ``balanced_acc``, ``acc_aligned``,
 ``acc_other``, ``acc_shifted`` (accuracy on each kind of example; nan when the batch has none), ``p_shifted`` (share
 of hard negatives currently planned). Control: the ``--mismatched-audio`` corpus (every video carries another
-video's soundtrack), where ``avc_acc`` must sit at 0.5.
+video's soundtrack; with ``--neutral-background`` too), where ``avc_acc`` must sit at 0.5.
 """
 
 from __future__ import annotations
