@@ -7,9 +7,9 @@ only when their command runs. Exit codes: 0 success, 1 some inputs failed (the r
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 from collections.abc import Sequence
+
+from vidssl.cli import dispatch
 
 # command name -> (module, one-line help), in pipeline order.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -24,37 +24,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+DESCRIPTION = "Preprocess video corpora for vidssl: synth, scan, verify, transcode, motion, split, shard, stats."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser listing the tools."""
-    parser = argparse.ArgumentParser(
-        prog="vidssl-data",
-        description="Preprocess video corpora for vidssl: synth, scan, verify, transcode, motion, split, shard, stats.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, add_help=False)
-    return parser
+    """The top-level parser listing the commands (sub-parsers are filled in lazily by :func:`main`)."""
+    return dispatch.build_parser("vidssl-data", DESCRIPTION, COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run one tool; returns the process exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        parser = build_parser()
-        if argv and argv[0] not in ("-h", "--help"):
-            parser.print_usage(sys.stderr)
-            print(f"vidssl-data: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
-            return 2
-        parser.print_help()
-        return 0
-    name = argv[0]
-    module = importlib.import_module(COMMANDS[name][0])
-    sub = argparse.ArgumentParser(
-        prog=f"vidssl-data {name}", description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    module.add_arguments(sub)
-    args = sub.parse_args(argv[1:])
-    return int(module.main(args) or 0)
+    """Parse ``argv`` and run one command; returns the process exit code."""
+    return dispatch.dispatch("vidssl-data", DESCRIPTION, COMMANDS, argv)
 
 
 if __name__ == "__main__":
