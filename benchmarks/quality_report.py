@@ -9,7 +9,8 @@ anything (``tests/benchmarks/test_quality_bench.py``). ``benchmarks/quality.py``
      "tracking": {"methods": {METHOD: {"J&F-Mean": float, ...}}, "init_methods": {INIT: METHOD}},
      "pretext": {TASK: {"metric": str, "value": float, "chance": float,
                         "control": {"value": float, "chance": float, "description": str} | None}},
-     "tasks": [pretext task names evaluated], ...}
+     "tasks": [pretext task names evaluated],
+     "task_corpora": {TASK: {"flags": [synth flags], ...}} (tasks pretrained on a corpus variant), ...}
 
 Accuracies are fractions in [0, 1]; targets on accuracy differences are in points (percentage points).
 """
@@ -311,14 +312,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     missing = results.get("targets_not_evaluated") or {}
     add("## Targets")
     add("")
-    add("| target | value | needed | met |")
-    add("|---|---|---|---|")
-    for name, t in targets.items():
-        need = f"{t['op']} {t['target']:g}"
-        add(f"| {name} | {_target_value(name, t)} | {need} | {'yes' if t['met'] else '**no**'} |")
-    for name, why in missing.items():
-        add(f"| {name} | not evaluated | | {why} |")
-    add("")
+    rows = [[name, _target_value(name, t), f"{t['op']} {t['target']:g}", "yes" if t["met"] else "**no**"]
+            for name, t in targets.items()]  # fmt: skip
+    rows += [[name, "not evaluated", "", why] for name, why in missing.items()]
+    lines.extend(_table(["target", "value", "needed", "met"], rows))
     analysis = results.get("analysis") or []
     if analysis:
         add("### Misses and their analysis")
@@ -336,23 +333,17 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         nseeds = max((s.get("n", 0) for per_k in inits.values() for s in per_k.values()), default=0)
         add(f"## {title}: video accuracy (%), mean ± std over {nseeds} seeds")
         add("")
-        add("| init | " + " | ".join(f"K={k}" for k in ks) + " |")
-        add("|---|" + "---|" * len(ks))
-        for init, per_k in inits.items():
-            add(f"| {init} | " + " | ".join(fmt_mean_std(per_k.get(str(k))) for k in ks) + " |")
-        add("")
+        rows = [[init, *(fmt_mean_std(per_k.get(str(k))) for k in ks)] for init, per_k in inits.items()]
+        lines.extend(_table(["init", *(f"K={k}" for k in ks)], rows))
 
     tracking = results.get("tracking") or {}
     if tracking.get("methods"):
         add(f"## Label propagation on {tracking.get('sequences', '?')} test videos "
             f"({tracking.get('objects', '?')} objects, preset {tracking.get('preset', '?')})")
         add("")
-        add("| features | J&F | J | F |")
-        add("|---|---|---|---|")
-        for m, s in tracking["methods"].items():
-            add(f"| {m} | {s.get('J&F-Mean', float('nan')):.3f} | {s.get('J-Mean', float('nan')):.3f} | "
-                f"{s.get('F-Mean', float('nan')):.3f} |")
-        add("")
+        rows = [[m, *(f"{s.get(k, float('nan')):.3f}" for k in ("J&F-Mean", "J-Mean", "F-Mean"))]
+                for m, s in tracking["methods"].items()]  # fmt: skip
+        lines.extend(_table(["features", "J&F", "J", "F"], rows))
     elif tracking.get("skipped"):
         add(f"## Label propagation: not run ({tracking['skipped']})")
         add("")
@@ -361,13 +352,14 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     if pretext:
         add(f"## Held-out pretext metrics and controls (source: {results.get('pretext_source', '?')})")
         add("")
-        add("| task | metric | held-out | chance | control | control value | control chance |")
-        add("|---|---|---|---|---|---|---|")
+        rows = []
         for t, p in pretext.items():
             c = p.get("control") or {}
-            add(f"| {t} | {p.get('metric', '')} | {_num(p.get('value'))} | {_num(p.get('chance'))} | "
-                f"{c.get('description', c.get('reason', ''))} | {_num(c.get('value'))} | {_num(c.get('chance'))} |")
-        add("")
+            flags = " ".join(((results.get("task_corpora") or {}).get(t) or {}).get("flags") or []) or "default"
+            rows.append([t, flags, p.get("metric", ""), _num(p.get("value")), _num(p.get("chance")),
+                         c.get("description", c.get("reason", "")), _num(c.get("value")), _num(c.get("chance"))])
+        lines.extend(_table(["task", "pretrained on", "metric", "held-out", "chance", "control", "control value",
+                             "control chance"], rows))  # fmt: skip
 
     budget = results.get("budget") or {}
     if budget:
@@ -377,12 +369,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         add("")
         runs = budget.get("pretrain") or {}
         if runs:
-            add("| pretraining | steps | wall s | CPU s | reused |")
-            add("|---|---|---|---|---|")
-            for name, b in runs.items():
-                add(f"| {name} | {b.get('steps', '?')} | {_num(b.get('seconds'), 0)} | {_num(b.get('cpu_seconds'), 0)}"
-                    f" | {b.get('reused', False)} |")
-            add("")
+            rows = [[name, b.get("steps", "?"), _num(b.get("seconds"), 0), _num(b.get("cpu_seconds"), 0),
+                     b.get("reused", False)] for name, b in runs.items()]  # fmt: skip
+            lines.extend(_table(["pretraining", "steps", "wall s", "CPU s", "reused"], rows))
         stages = budget.get("stages") or {}
         if stages:
             add("Stage wall-clock (s): " + ", ".join(f"{k} {v:.0f}" for k, v in stages.items()) + ".")
@@ -404,6 +393,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """A markdown table (header, rule, one line per row) followed by a blank line."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(x) for x in row) + " |" for row in rows]
+    return [*out, ""]
+
+
 def render_readme_section(results: Mapping[str, Any], plot: str = "", source: str = "") -> str:
     """The README's "Results" section: the targets and accuracy tables of ``results.md``, numbers only.
 
@@ -420,7 +416,7 @@ def render_readme_section(results: Mapping[str, Any], plot: str = "", source: st
             take = line.startswith(("## Targets", "## Linear probe", "## Fine-tune", "## Label propagation",
                                     "## Held-out pretext"))
             if take:
-                line = "#" + line
+                line = "#" + line.split(" (source:")[0]
         elif line.startswith("### "):
             take = False
         if take:

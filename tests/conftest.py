@@ -61,3 +61,27 @@ def synth():
         return out / "manifest.csv"
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_pretrain():
+    """Run ``vidssl pretrain`` in a subprocess for 2 steps of a small model: ``tiny_pretrain(recipe, manifest, run,
+    *overrides)`` returns the run's ``metrics.json`` (asserting exit code 0).
+    """
+    import json
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    budget = ["run.epochs=1", "run.max_steps_per_epoch=2", "data.batch_size=4", "data.num_workers=0",
+              "model.kwargs={width: 8}", "eval.clips_per_video=1", "run.progress=false", "run.threads=1"]
+
+    def run(recipe: Path, manifest: Path, run_dir: Path, *overrides: str) -> dict:
+        cmd = [sys.executable, "-m", "vidssl", "pretrain", "-c", str(recipe), f"data.manifest={manifest}",
+               f"run.out_dir={run_dir}", *budget, *overrides]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, timeout=1800)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (run_dir / "checkpoint.pt").is_file()
+        return json.loads((run_dir / "metrics.json").read_text())
+
+    return run

@@ -344,6 +344,20 @@ def test_readme_section_keeps_numbers_only():
     assert "![accuracy vs labels per class](bench/plots/accuracy_vs_labels.png)" in text
 
 
+def test_pretext_table_names_the_corpus_each_task_pretrained_on():
+    r = _results()
+    r["pretext"] = {"av_correspondence": {"metric": "avc_acc", "value": 0.72, "chance": 0.5,
+                                          "control": {"value": 0.5, "chance": 0.5, "description": "mismatched"}},
+                    "colorization": {"metric": "color_acc", "value": 0.97, "chance": 0.92, "control": None}}
+    r["pretext_source"] = "benchmarks/pretext.py run_task"
+    r["task_corpora"] = {"av_correspondence": {"flags": ["--neutral-background"]}}
+    md = report.render_markdown(r)
+    assert "| av_correspondence | --neutral-background | avc_acc | 0.720 | 0.500 | mismatched | 0.500 | 0.500 |" in md
+    assert "| colorization | default | color_acc | 0.970 | 0.920 |" in md
+    section = report.render_readme_section(r)
+    assert "### Held-out pretext metrics and controls\n" in section and "source:" not in section
+
+
 def test_readme_section_from_the_command_line(tmp_path, capsys):
     r = _results(command="python benchmarks/quality.py --out X", preset="full", seconds=60.0, machine={"cpus": 2})
     r["classification_summary"] = report.summarize_classification(r["classification"])
