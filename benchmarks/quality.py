@@ -945,7 +945,9 @@ def run(args: argparse.Namespace, command: str | None = None) -> int:
                 f"(tiny_cnn2d) for run.epochs={p.get('epochs')} x "
                 f"run.max_steps_per_epoch={p.get('max_steps_per_epoch')} steps at the recipe's batch size, "
                 f"{p.get('threads', 2)} torch threads, seed {p.get('seed', 0)}. "
-                f"Wall and CPU seconds below show what that budget cost per task on this machine. Classification: "
+                + "".join(f"Per-task overrides: {n} {' '.join(map(str, o))}. "
+                          for n, o in (p.get("overrides") or {}).items() if o)
+                + f"Wall and CPU seconds below show what that budget cost per task on this machine. Classification: "
                 f"linear probe {preset['classification'].get('linear', {}).get('steps')} full-batch head steps; "
                 f"fine-tune {preset['classification'].get('finetune', {}).get('steps')} steps of batch "
                 f"{preset['classification'].get('finetune', {}).get('batch_size')} clips, every K and seed."
