@@ -653,7 +653,7 @@ def _pretext_module() -> Any:
         import pretext as bench  # benchmarks/pretext.py, the pretext benchmark (another engineer's)
     except Exception:
         return None
-    return bench if all(hasattr(bench, n) for n in ("run_task", "Settings", "QUICK")) else None
+    return bench if all(hasattr(bench, n) for n in ("run_task", "Settings", "FULL")) else None
 
 
 def run_pretext(tasks: Mapping[str, Any], runs: Mapping[str, Path], corpus_spec: Mapping[str, Any],
@@ -717,7 +717,9 @@ def run_pretext(tasks: Mapping[str, Any], runs: Mapping[str, Path], corpus_spec:
                 record[f"{name}.control"] = info
                 return info["metrics"]
 
-            res = bench.run_task(name, spec, manifests, bench.Settings(mode=bench.QUICK, work=out / "pretext"),
+            # FULL mode: a task's quick_overrides are for pretext.py --quick, not for this benchmark's budget (the
+            # control must train exactly like the run it controls).
+            res = bench.run_task(name, spec, manifests, bench.Settings(mode=bench.FULL, work=out / "pretext"),
                                  runner=runner)  # fmt: skip
             d = res.details
             results[name] = {

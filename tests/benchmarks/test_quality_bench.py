@@ -267,12 +267,14 @@ def test_pretext_control_of_a_task_with_its_own_corpus_adds_the_control_flags(tm
 
     quality = _load("quality")
     spec = PretextBenchmarkSpec("avc_acc", 0.5, ControlSpec(synth_flags=("--mismatched-audio",)),
-                                "configs/pretrain/av_correspondence_tiny.yaml", synth_flags=("--neutral-background",))
+                                "configs/pretrain/av_correspondence_tiny.yaml", synth_flags=("--neutral-background",),
+                                quick_overrides=("run.epochs=10",))
     made, trained = [], []
     monkeypatch.setattr(quality, "ensure_corpus", lambda path, cspec, **kw: made.append((path.name, cspec)) or {})
     monkeypatch.setattr(quality, "make_stamp", lambda *a, **k: {})
 
     def fake_pretraining(name, recipe, overrides, run_dir, stamp):
+        assert "run.epochs=10" not in overrides, "pretext.py --quick overrides leaked into the quality budget"
         trained.append((name, [o for o in overrides if o.startswith("data.manifest=")]))
         return {"metrics": {"val": {"avc_acc": 0.49, "examples": 300.0}}, "command": "vidssl pretrain ..."}
 
