@@ -166,6 +166,33 @@ def test_no_val_split_skips_validation_with_a_message(fake_pretext, corpus, tmp_
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["val"] == {}
 
 
+def test_a_task_that_pairs_videos_skips_validation_on_a_one_video_split(fake_pretext, corpus, tmp_path, capsys,
+                                                                        monkeypatch):
+    """A pretext task drawing from other videos (AVC, colorization controls) cannot be validated on one video."""
+    import pandas as pd
+
+    from vidssl.train.commands import pretrain
+    from vidssl.train.evaluation import split_size
+
+    df = pd.read_csv(corpus)
+    one = df["video_id"][df["split"] == "val"].iloc[0]
+    df.loc[(df["split"] == "val") & (df["video_id"] != one), "split"] = "unused"
+    manifest = corpus.parent / f"one_val_{tmp_path.name}.csv"  # next to the videos: paths stay relative
+    df.to_csv(manifest, index=False)
+
+    def build_pairing_task(cfg):
+        task = supervised.build_task(cfg)
+        task.uses_other_video = True
+        return task
+
+    monkeypatch.setattr(sys.modules[FAKE], "build_task", build_pairing_task)
+    cfg = _cfg(manifest, tmp_path / "run", "run.epochs=1", "run.max_steps_per_epoch=1")
+    assert split_size(cfg, "val") == 1
+    pretrain(cfg)  # trains, does not crash at the end
+    assert "has 1 usable video(s) and task fake_pretext needs 2" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["val"] == {}
+
+
 DDP_SCRIPT = """
 import json
 import torch

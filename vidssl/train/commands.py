@@ -23,7 +23,7 @@ from vidssl.train.config_schema import ConfigError
 from vidssl.train.data import check_data, manifest_summary, resolve_num_classes, train_dataset
 from vidssl.train.distributed import DistInfo, cleanup_distributed
 from vidssl.train.engine import FitResult, fit, setup_process
-from vidssl.train.evaluation import classification_evaluator, evaluate_classification, has_split, pretext_evaluator
+from vidssl.train.evaluation import classification_evaluator, evaluate_classification, pretext_evaluator, split_size
 from vidssl.train.run_dir import RunDir
 
 __all__ = ["finetune", "init_backbone", "is_supervised", "prepare_config", "pretrain"]
@@ -91,11 +91,15 @@ def _train(cfg: PretrainConfig, policy_factory: Any = None) -> FitResult:
         if supervised and cfg.data.val_split and cfg.data.manifest:
             evaluate = classification_evaluator(cfg, task, cfg.data.val_split, dist_info)
         elif not supervised and cfg.data.val_split:
-            if has_split(cfg, cfg.data.val_split):  # held-out pretext metrics: val/<diagnostic>
+            held_out = split_size(cfg, cfg.data.val_split)
+            # Tasks that draw negatives or references from another video need two held-out videos.
+            need = 2 if getattr(task, "uses_other_video", False) else 1
+            if held_out >= need:  # held-out pretext metrics: val/<diagnostic>
                 evaluate = pretext_evaluator(cfg, task, cfg.data.val_split, dist_info)
             else:
-                say(f"no held-out pretext validation: the manifest has no videos in data.val_split="
-                    f"{cfg.data.val_split!r} (set data.val_split='' to silence this)")
+                say(f"no held-out pretext validation: data.val_split={cfg.data.val_split!r} has {held_out} usable "
+                    f"video(s) and task {cfg.task.name} needs {need} (it pairs videos); add videos to that split, or "
+                    "set data.val_split='' to silence this")
         if supervised and cfg.data.test_split and cfg.data.manifest:
             final = _final_test(cfg, cfg.data.test_split, dist_info)
         return fit(cfg, task, train_dataset(cfg, task), dist_info=dist_info, evaluate=evaluate,

@@ -43,6 +43,7 @@ __all__ = [
     "has_split",
     "pretext_eval_dataset",
     "pretext_evaluator",
+    "split_size",
 ]
 
 # Held-out examples are drawn with this epoch number (training epochs count from 1), a fixed set of draws.
@@ -112,14 +113,19 @@ def evaluate_retrieval(cfg: PretrainConfig, backbone: nn.Module, dist_info: Dist
             "clips_per_video": e.clips_per_video}
 
 
-def has_split(cfg: PretrainConfig, split: str) -> bool:
-    """Whether the manifest has usable (status ok) videos in ``split`` (False without a manifest)."""
+def split_size(cfg: PretrainConfig, split: str) -> int:
+    """Number of usable (status ok) videos in ``split`` of the manifest (0 without a manifest)."""
     from vidssl.data.manifest import read_manifest
 
     if not split or not cfg.data.manifest or not Path(cfg.data.manifest).is_file():
-        return False
+        return 0
     df = read_manifest(cfg.data.manifest)
-    return bool(((df["split"] == split) & (df["status"] == "ok")).any())
+    return int(((df["split"] == split) & (df["status"] == "ok")).sum())
+
+
+def has_split(cfg: PretrainConfig, split: str) -> bool:
+    """Whether the manifest has usable (status ok) videos in ``split`` (False without a manifest)."""
+    return split_size(cfg, split) > 0
 
 
 def pretext_eval_dataset(cfg: PretrainConfig, task: nn.Module, split: str) -> Any:
