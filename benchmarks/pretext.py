@@ -28,7 +28,7 @@ error of the chance level over the held-out examples (conservative for per-pixel
 at chance within 3 standard errors (at least 0.03), the run folders and the control's description.
 
 ``--quick`` (the slow test suite) uses a smaller corpus and fewer epochs, plus a task's ``BENCHMARK.quick_overrides``
-when its spec has that optional attribute (a tuple of overrides, e.g. ``("run.epochs=8",)`` for a task that needs a
+(a tuple of overrides, e.g. ``("run.epochs=8",)`` for a task that needs a
 longer short run) and ``BENCHMARK.quick_videos`` (a larger size for the corpora that task trains and controls on:
 AVC memorises 84 training videos); without it the recipes run as written on a 400-video corpus. ``--set KEY=VALUE``
 adds recipe overrides to every run, last (e.g. ``--set run.threads=1``). Overrides apply in this order: the mode's,
@@ -213,7 +213,7 @@ def corpus_videos(specs: Mapping[str, PretextBenchmarkSpec], flags: tuple[str, .
     The mode's, raised in ``--quick`` to the largest ``quick_videos`` of the tasks that train or control on it.
     """
     users = [s for s in specs.values() if flags in (s.corpus_flags, s.control_flags)]
-    need = [int(getattr(s, "quick_videos", 0) or 0) for s in users] if mode.quick else []
+    need = [s.quick_videos for s in users] if mode.quick else []
     return max([mode.videos, *need])
 
 
@@ -293,7 +293,7 @@ def run_task(name: str, spec: PretextBenchmarkSpec, manifests: Mapping[tuple[str
     if not c.synth_flags and not c.overrides:
         raise ValueError(f"{name}: BENCHMARK.control has neither synth_flags nor overrides (nothing is unsolvable)")
     runs = settings.work / "runs" / name
-    quick = tuple(getattr(spec, "quick_overrides", ())) if settings.mode.quick else ()
+    quick = spec.quick_overrides if settings.mode.quick else ()
     t0 = time.perf_counter()
     trained = _held_out(runner(spec.recipe, manifests[spec.corpus_flags], runs / "trained", quick, settings),
                         spec.metric, "trained")

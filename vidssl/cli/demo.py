@@ -261,7 +261,7 @@ def task_synth_flags(task: str) -> tuple[str, ...]:
     from vidssl.tasks.registry import task_module
 
     spec = getattr(task_module(task), "BENCHMARK", None)
-    return tuple(getattr(spec, "corpus_flags", ()))
+    return spec.corpus_flags if spec is not None else ()
 
 
 def synth_command(plan: DemoPlan, overwrite: bool = False) -> list[str]:
